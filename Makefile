@@ -1,0 +1,27 @@
+# concerto_nb: `make demo` installs everything and renders the demo play-along; `make test` runs the tests.
+VENV ?= .venv
+DEMO_OUT ?= demo_output
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test data clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt apt.txt pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+	touch $@
+
+setup: $(VENV)/.installed
+
+# the demo's own output folder is regenerated on every run (--force applies to it alone)
+demo: setup
+	$(BIN)/concerto-nb playalong data/demo/concerto.ogg data/demo/pianist.ogg -o $(DEMO_OUT) --force
+	@echo "Listen: $(DEMO_OUT)/mix.wav (report: $(DEMO_OUT)/report.json)"
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+# re-render data/demo from the MIDI in ../shared/data (FluidSynth + Debian soundfonts)
+data: setup
+	$(BIN)/concerto-nb render-demo -o data/demo --force
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT)

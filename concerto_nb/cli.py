@@ -1,0 +1,147 @@
+"""The ``concerto-nb`` command line: one subcommand per stage, plus the whole play-along.
+
+    concerto-nb separate MIX.wav -o DIR
+    concerto-nb align REFERENCE.wav PERFORMANCE.wav -o map.csv
+    concerto-nb warp AUDIO.wav --map map.csv -o OUT.wav
+    concerto-nb playalong CONCERTO.wav PIANO.wav -o DIR
+    concerto-nb render-demo -o data/demo
+
+Errors about the user's files are one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _separate(args):
+    from . import io, separation
+
+    out = Path(args.output)
+    targets = [io.check_output(out / name, args.force, inputs=[args.mix]) for name in ("piano.wav", "orchestra.wav")]
+    y, sr = io.load_audio(args.mix, mono=False)
+    piano, orchestra = separation.separate(y, sr, method=args.method)
+    for path, stem in zip(targets, (piano, orchestra)):
+        io.save_audio(path, stem, sr, args.force)
+        print(path)
+
+
+def _align(args):
+    from . import io, sync
+
+    io.check_output(args.output, args.force, inputs=[args.reference, args.performance])
+    ref, sr = io.load_audio(args.reference, sr=sync.SYNC_SR)
+    perf, _ = io.load_audio(args.performance, sr=sync.SYNC_SR)
+    time_map, details = sync.align(ref, perf, return_details=True)
+    io.save_time_map(args.output, time_map, args.force)
+    print(f"{args.output}: {len(time_map)} anchors, confidence {details['confidence']:.2f}")
+    if details["confidence"] < sync.MIN_CONFIDENCE:
+        print(f"warning: confidence below {sync.MIN_CONFIDENCE}: are these recordings of the same piece?",
+              file=sys.stderr)
+
+
+def _warp(args):
+    from . import io, tsm
+
+    io.check_output(args.output, args.force, inputs=[args.audio, args.map])
+    time_map = io.load_time_map(args.map)
+    y, sr = io.load_audio(args.audio, mono=False)
+    duration = y.shape[-1] / sr
+    if abs(time_map[-1, 0] - duration) > 0.5:
+        raise ValueError(f"{args.map} covers {time_map[-1, 0]:.2f} s of reference, but {args.audio} lasts "
+                         f"{duration:.2f} s: was the map made for this recording?")
+    io.save_audio(args.output, tsm.warp(y, sr, time_map, method=args.method), sr, args.force)
+    print(args.output)
+
+
+def _playalong(args):
+    from . import pipeline
+
+    report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
+                                tsm_method=args.tsm, balance_db=args.balance_db, reverb=args.reverb,
+                                progress=not args.quiet)
+    print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "levels", "outputs")}, indent=2))
+
+
+def _render_demo(args):
+    from . import render
+
+    meta = render.render_demo(args.shared_data, args.output, force=args.force, duration=args.duration)
+    print(f"rendered {meta['duration']} s of {meta['midi']} into {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="concerto-nb", description="Play a piano concerto with an orchestra.")
+    p.add_argument("--version", action="version", version=f"concerto-nb {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("separate", help="split a concerto recording into piano.wav and orchestra.wav")
+    s.add_argument("mix")
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--method", default="hpss", choices=["hpss"])
+    s.set_defaults(func=_separate)
+
+    s = sub.add_parser("align", help="time map from a reference to a performance (CSV)")
+    s.add_argument("reference")
+    s.add_argument("performance")
+    s.add_argument("-o", "--output", required=True, help="CSV: reference_s,performance_s")
+    s.set_defaults(func=_align)
+
+    s = sub.add_parser("warp", help="time-scale AUDIO along a time map, pitch unchanged")
+    s.add_argument("audio")
+    s.add_argument("--map", required=True, help="CSV from `concerto-nb align`")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--method", default="hps", choices=["hps", "wsola", "pv"])
+    s.set_defaults(func=_warp)
+
+    s = sub.add_parser("playalong", help="orchestra at the pianist's tempo, mixed with the pianist")
+    s.add_argument("concerto", help="recording of the concerto (piano + orchestra)")
+    s.add_argument("piano", help="your recording of the piano part")
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--tsm", default="hps", choices=["hps", "wsola", "pv"])
+    s.add_argument("--balance-db", type=float, default=-3.0, help="orchestra level relative to the piano")
+    s.add_argument("--reverb", type=float, default=0.25, help="shared reverb wet level, 0-1")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_playalong)
+
+    s = sub.add_parser("render-demo", help="render the demo data from the concerto MIDI")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"),
+                   help="folder with mutopia_concertos_midi/ and openair_irs/")
+    s.add_argument("--duration", type=float, default=None, help="seconds (default: the demo's 75 s)")
+    s.set_defaults(func=_render_demo)
+
+    for action in sub.choices.values():
+        action.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    return p
+
+
+def main(argv=None) -> int:
+    from .io import AudioError, OutputExistsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            args.func(args)
+    except (AudioError, OutputExistsError, ValueError, FileNotFoundError) as e:
+        if args.debug:
+            raise
+        print(f"concerto-nb: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("concerto-nb: interrupted; no partial output was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The shipped demo: a rendered concerto excerpt with stems, a "pianist" and the ground truth.
+
+See ``data/demo/NOTICE.md`` for sources and licences and :mod:`concerto_nb.render` for how
+it is made.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DATA_DIR", "DEMO_DIR", "demo_path", "demo_time_map", "demo_onsets"]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEMO_DIR = DATA_DIR / "demo"
+
+_FILES = {
+    "concerto": "concerto.ogg",  # piano + orchestra: "the concerto recording"
+    "piano": "piano.ogg",  # the concerto's piano stem
+    "orchestra": "orchestra.ogg",  # the concerto's orchestra stem
+    "pianist": "pianist.ogg",  # the user's recording: same part, other tempo, soundfont and room
+    "time_map": "pianist_time_map.csv",  # ground truth: concerto time -> pianist time
+    "onsets": "piano_onsets.csv",  # every piano onset in both time axes
+}
+
+
+def demo_path(name: str) -> Path:
+    """Path of a demo file: one of ``concerto, piano, orchestra, pianist, time_map, onsets``."""
+    if name not in _FILES:
+        raise KeyError(f"unknown demo file {name!r}; choose from {sorted(_FILES)}")
+    path = DEMO_DIR / _FILES[name]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} missing: run `make data` to render the demo")
+    return path
+
+
+def demo_time_map() -> np.ndarray:
+    """Ground-truth ``[reference_s, performance_s]`` of the demo pianist."""
+    from .io import load_time_map
+
+    return load_time_map(demo_path("time_map"))
+
+
+def demo_onsets() -> np.ndarray:
+    """Every piano onset of the demo as ``[reference_s, performance_s]``."""
+    from .io import load_time_map
+
+    return load_time_map(demo_path("onsets"))

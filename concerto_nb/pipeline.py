@@ -1,0 +1,127 @@
+"""The whole play-along: concerto recording + pianist's recording -> orchestra at the pianist's tempo, mixed.
+
+    concerto ──separate──> piano estimate ──┐
+        │                                   ├─align──> time map ──┐
+        │                    pianist ───────┘                     │
+        └───────────────> orchestra estimate ──────warp───────────┴─> orchestra_warped ──mix(pianist)──> mix
+"""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import io, mixing, separation, sync, tsm
+
+__all__ = ["OUTPUTS", "playalong"]
+
+OUTPUTS = ("orchestra_warped.wav", "mix.wav", "time_map.csv", "report.json")
+
+
+class _Stages:
+    """Times each stage and shows a progress bar over the stages."""
+
+    def __init__(self, names, progress: bool):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=len(names), desc="play-along", unit="stage", disable=not progress, leave=False)
+        self.timings = {}
+
+    def run(self, name, fn, *args, **kwargs):
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.timings[name] = round(time.perf_counter() - t0, 2)
+        self.bar.update(1)
+        return result
+
+    def close(self):
+        self.bar.close()
+
+
+def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "hpss",
+              tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True) -> dict:
+    """Make the play-along: separate, align, warp, mix; write the outputs and a report.
+
+    Parameters
+    ----------
+    concerto : path
+        Recording of the concerto (piano and orchestra), any format, rate and channels.
+    pianist : path
+        The user's recording of the piano part.
+    out_dir : path
+        Gets ``orchestra_warped.wav``, ``mix.wav``, ``time_map.csv`` and ``report.json``,
+        at the pianist recording's sample rate.
+    force : bool
+        Overwrite existing outputs (otherwise they are checked before any work starts).
+    separation_method, tsm_method : str
+        See :func:`concerto_nb.separation.separate` and :func:`concerto_nb.tsm.warp`.
+    balance_db, reverb : float
+        See :func:`concerto_nb.mixing.mix`.
+    progress : bool
+        Show a progress bar over the stages.
+
+    Returns
+    -------
+    report : dict
+        What ``report.json`` holds: inputs, stage timings (s), alignment confidence,
+        loudness levels, output paths, warnings.
+    """
+    out_dir = Path(out_dir)
+    paths = {name: io.check_output(out_dir / name, force, inputs=(concerto, pianist)) for name in OUTPUTS}
+    stages = _Stages(["load", "separate", "align", "warp", "mix", "write"], progress)
+    try:
+        (y_concerto, sr_c), (y_pianist, sr) = stages.run(
+            "load", lambda: (io.load_audio(concerto, mono=False), io.load_audio(pianist, mono=False))
+        )
+        piano_est, orchestra_est = stages.run("separate", separation.separate, y_concerto, sr_c, method=separation_method)
+
+        def _align():
+            ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
+            perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
+            return sync.align(ref, perf, return_details=True)
+
+        time_map, details = stages.run("align", _align)
+        orchestra_warped = stages.run(
+            "warp", lambda: tsm.warp(io.resample(orchestra_est, sr_c, sr), sr, time_map, method=tsm_method)
+        )
+        mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
+                                   reverb=reverb)
+        report_warnings = []
+        if details["confidence"] < sync.MIN_CONFIDENCE:
+            msg = (f"alignment confidence {details['confidence']:.2f} is below {sync.MIN_CONFIDENCE}: "
+                   "the two recordings may not be the same piece, or the pianist plays only part of it")
+            warnings.warn(msg, stacklevel=2)
+            report_warnings.append(msg)
+
+        def _write():
+            io.save_audio(paths["orchestra_warped.wav"], orchestra_warped, sr, force)
+            io.save_audio(paths["mix.wav"], mixed, sr, force)
+            io.save_time_map(paths["time_map.csv"], time_map, force)
+
+        stages.run("write", _write)
+    finally:
+        stages.close()
+    report = {
+        "concerto": str(concerto),
+        "pianist": str(pianist),
+        "sample_rate": sr,
+        "duration_s": {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)},
+        "separation_method": separation_method,
+        "tsm_method": tsm_method,
+        "timings_s": stages.timings,
+        "alignment": {
+            "confidence": round(details["confidence"], 3),
+            "min_confidence": sync.MIN_CONFIDENCE,
+            "chroma_shift": details["chroma_shift"],
+            "anchors": int(len(time_map)),
+        },
+        "levels": levels,
+        "outputs": {name: str(p) for name, p in paths.items()},
+        "warnings": report_warnings,
+    }
+    io.atomic_write(paths["report.json"], lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+    return report

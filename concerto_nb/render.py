@@ -1,0 +1,200 @@
+"""Rendering multitrack concerto audio from MIDI: exact piano/orchestra stems and a "pianist".
+
+The demo data in ``data/demo`` is made by :func:`render_demo` (``make data`` or
+``concerto-nb render-demo``) from the Mutopia MIDI of Mozart's Piano Concerto KV488, I:
+
+- the **concerto recording** = piano stem + orchestra stem, synthesised with one
+  soundfont and convolved with one concert-hall impulse response;
+- the **pianist** = the same piano part on a smooth tempo curve (0.8x-1.25x), another
+  soundfont and another room, with its ground-truth time map.
+
+Piano tracks are GM program 0; every other track is orchestra, so stems are exact.
+Needs Debian's ``libfluidsynth3`` and soundfonts (``make setup`` installs them).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+
+__all__ = [
+    "SOUNDFONTS",
+    "crop_midi",
+    "split_stems",
+    "tempo_curve_time_map",
+    "warp_midi",
+    "render_midi",
+    "apply_room",
+    "render_demo",
+]
+
+SOUNDFONTS = {
+    "fluidr3": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "musescore": "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3",
+    "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
+}
+
+PIANO_PROGRAMS = range(0, 8)  # GM pianos
+
+
+def crop_midi(pm, start: float, end: float):
+    """Notes starting in ``[start, end)``, shifted to start at 0 (pedal state carried in)."""
+    import pretty_midi
+
+    out = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    for inst in pm.instruments:
+        new = pretty_midi.Instrument(program=inst.program, is_drum=inst.is_drum, name=inst.name)
+        for n in inst.notes:
+            if start <= n.start < end:
+                new.notes.append(pretty_midi.Note(n.velocity, n.pitch, n.start - start, min(n.end, end) - start))
+        ccs = sorted(inst.control_changes, key=lambda c: c.time)
+        for number in {c.number for c in ccs}:
+            before = [c for c in ccs if c.number == number and c.time < start]
+            if before:  # the pedal (or volume) that is down at the cut stays down
+                new.control_changes.append(pretty_midi.ControlChange(number, before[-1].value, 0.0))
+        new.control_changes += [
+            pretty_midi.ControlChange(c.number, c.value, c.time - start) for c in ccs if start <= c.time < end
+        ]
+        if new.notes:
+            out.instruments.append(new)
+    return out
+
+
+def split_stems(pm):
+    """Return ``(piano_pm, orchestra_pm)``: GM pianos vs everything else."""
+    piano, orchestra = copy.deepcopy(pm), copy.deepcopy(pm)
+    piano.instruments = [i for i in piano.instruments if i.program in PIANO_PROGRAMS and not i.is_drum]
+    orchestra.instruments = [i for i in orchestra.instruments if not (i.program in PIANO_PROGRAMS and not i.is_drum)]
+    return piano, orchestra
+
+
+def tempo_curve_time_map(duration: float, min_ratio=0.8, max_ratio=1.25, period=37.0, seed=0, step=0.05):
+    """A smooth tempo curve and the time map it induces.
+
+    The local tempo ratio is ``r(t) = 2 ** s(t)``, ``s`` a sum of two slow sinusoids
+    scaled to span ``[log2 min_ratio, log2 max_ratio]``; performance time is
+    ``tau(t) = integral_0^t dt' / r(t')`` (r > 1 = the pianist plays faster).
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K, 2)]
+        ``[reference_s, performance_s]`` every ``step`` seconds, including both ends.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, duration + step, step)
+    t[-1] = duration
+    phase = rng.uniform(0, 2 * np.pi, 2)
+    s = np.sin(2 * np.pi * t / period + phase[0]) + 0.5 * np.sin(2 * np.pi * t / (period / 2.7) + phase[1])
+    lo, hi = np.log2(min_ratio), np.log2(max_ratio)
+    s = lo + (s - s.min()) / (s.max() - s.min()) * (hi - lo)
+    inv_rate = 2.0 ** (-s)
+    tau = np.concatenate([[0.0], np.cumsum(0.5 * (inv_rate[1:] + inv_rate[:-1]) * np.diff(t))])
+    return np.stack([t, tau], axis=1)
+
+
+def warp_midi(pm, time_map):
+    """A copy of ``pm`` with every event moved from reference time to performance time."""
+    warped = copy.deepcopy(pm)
+    warped.adjust_times(time_map[:, 0], time_map[:, 1])
+    return warped
+
+
+def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> np.ndarray:
+    """Synthesise ``pm`` with FluidSynth, each instrument on its own, summed without normalising."""
+    sf2 = SOUNDFONTS.get(soundfont, soundfont)
+    if not Path(sf2).exists():
+        raise FileNotFoundError(f"soundfont {sf2} missing: run `make setup` (installs Debian soundfonts)")
+    # pretty_midi.PrettyMIDI.fluidsynth normalises the sum, which would break stem sums
+    parts = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
+    n = max([len(p) for p in parts] + [int(round((duration or 0) * sr))])
+    y = np.zeros(n, dtype=np.float64)
+    for p in parts:
+        y[: len(p)] += p
+    if duration is not None:
+        y = y[: int(round(duration * sr))]
+    return y
+
+
+def load_impulse_response(path, sr: int) -> np.ndarray:
+    """Channel 0 (the omni W channel of B-format IRs), at ``sr``, normalised to unit energy."""
+    import soundfile as sf
+
+    ir, ir_sr = sf.read(str(path), always_2d=True, dtype="float64")
+    ir = io.resample(ir[:, 0], ir_sr, sr)
+    return ir / np.sqrt(np.sum(ir**2))
+
+
+def apply_room(y: np.ndarray, ir: np.ndarray, wet: float = 0.35) -> np.ndarray:
+    """Dry/wet mix of ``y`` and its convolution with ``ir``; output length = input length."""
+    from scipy.signal import fftconvolve
+
+    reverberant = fftconvolve(y, ir)[: len(y)]
+    return (1 - wet) * y + wet * reverberant
+
+
+DEMO = {
+    "midi": "mutopia_concertos_midi/Mozart_KV488_mvt1_Allegro.mid",
+    "start": 120.0,  # 12 s before the piano's entry at 132 s
+    "duration": 75.0,
+    "sr": 44100,
+    "concerto_soundfont": "fluidr3",
+    "concerto_room": "openair_irs/Jack Lyons Hall, University of York.wav",
+    "pianist_soundfont": "musescore",
+    "pianist_room": "openair_irs/Genesis 6 Studio Live Room.wav",
+    "tempo": {"min_ratio": 0.8, "max_ratio": 1.25, "period": 37.0, "seed": 488},
+}
+
+
+def render_demo(shared_data, out_dir, force: bool = False, duration: float | None = None) -> dict:
+    """Render the demo concerto, its stems, the pianist and the ground-truth time map.
+
+    Parameters
+    ----------
+    shared_data : path
+        Folder with ``mutopia_concertos_midi/`` and ``openair_irs/`` (the project's ``../shared/data``).
+    out_dir : path
+        Where ``concerto.ogg``, ``piano.ogg``, ``orchestra.ogg``, ``pianist.ogg``,
+        ``pianist_time_map.csv``, ``piano_onsets.csv`` and ``demo.json`` go.
+    duration : float, optional
+        Shorter excerpt (tests); default ``DEMO["duration"]``.
+    """
+    import pretty_midi
+
+    shared_data, out_dir = Path(shared_data), Path(out_dir)
+    cfg = dict(DEMO, duration=duration or DEMO["duration"])
+    sr, dur = cfg["sr"], cfg["duration"]
+    names = ["concerto.ogg", "piano.ogg", "orchestra.ogg", "pianist.ogg", "pianist_time_map.csv", "piano_onsets.csv"]
+    for name in names + ["demo.json"]:
+        io.check_output(out_dir / name, force)
+
+    pm = crop_midi(pretty_midi.PrettyMIDI(str(shared_data / cfg["midi"])), cfg["start"], cfg["start"] + dur)
+    piano_pm, orch_pm = split_stems(pm)
+
+    hall = load_impulse_response(shared_data / cfg["concerto_room"], sr)
+    piano = apply_room(render_midi(piano_pm, sr, cfg["concerto_soundfont"], dur), hall)
+    orchestra = apply_room(render_midi(orch_pm, sr, cfg["concerto_soundfont"], dur), hall)
+
+    time_map = tempo_curve_time_map(dur, **cfg["tempo"])
+    pianist_pm = warp_midi(piano_pm, time_map)
+    studio = load_impulse_response(shared_data / cfg["pianist_room"], sr)
+    pianist = apply_room(render_midi(pianist_pm, sr, cfg["pianist_soundfont"], time_map[-1, 1]), studio, wet=0.2)
+
+    # one gain for both stems keeps piano + orchestra == concerto
+    gain = 0.9 / np.max(np.abs(piano + orchestra))
+    io.save_audio(out_dir / "piano.ogg", piano * gain, sr, force)
+    io.save_audio(out_dir / "orchestra.ogg", orchestra * gain, sr, force)
+    io.save_audio(out_dir / "concerto.ogg", (piano + orchestra) * gain, sr, force)
+    io.save_audio(out_dir / "pianist.ogg", pianist * 0.9 / np.max(np.abs(pianist)), sr, force)
+    io.save_time_map(out_dir / "pianist_time_map.csv", time_map, force)
+    onsets = np.unique(np.round([n.start for i in piano_pm.instruments for n in i.notes], 4))
+    io.save_time_map(
+        out_dir / "piano_onsets.csv", np.stack([onsets, np.interp(onsets, *time_map.T)], axis=1), force
+    )
+    meta = {k: v for k, v in cfg.items()}
+    meta["note"] = "reference = concerto time; performance = pianist time; piano + orchestra = concerto"
+    (out_dir / "demo.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

@@ -1,0 +1,256 @@
+"""Stage 3 - music synchronization: which instant of the performance matches each instant of the reference.
+
+Method (Sync Toolbox, Müller et al. 2021): both recordings become 50 Hz feature
+sequences - quantised chroma (harmony) and DLNCO (decaying locally adaptive
+normalised chroma onsets: where notes start). Multiresolution, multiscale DTW
+(MrMsDTW) finds the warping path :math:`P = ((n_1, m_1), \\dots, (n_L, m_L))` minimising
+
+.. math:: \\sum_\\ell C(n_\\ell, m_\\ell), \\quad C = C_{chroma} + C_{DLNCO},
+
+first on coarse features, then refined in a band around the coarse path. The path
+becomes a **time map**: a strictly increasing table ``[reference_s, performance_s]``
+from ``(0, 0)`` to the two durations, thinned to one anchor per ``anchor_step`` seconds
+and smoothed, since a frame-level staircase makes TSM stutter.
+
+Where the reference piano rests (tutti) the features say nothing about the pianist,
+so anchors there are dropped and the map is interpolated through the rest.
+
+:func:`confidence` compares the chroma agreement along the path with that of
+random frame pairs: near 1 for the same piece, near 0 for unrelated recordings.
+"""
+from __future__ import annotations
+
+import contextlib
+import io as _io
+
+import numpy as np
+
+__all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "features", "align", "path_to_time_map", "chroma_shift",
+           "confidence", "map_times"]
+
+FEATURE_RATE = 50  # Hz, synctoolbox's default
+SYNC_SR = 22050  # synctoolbox's filterbanks are designed for this rate
+
+#: Below this :func:`confidence`, the two recordings are probably not the same music.
+MIN_CONFIDENCE = 0.2
+
+
+def features(y: np.ndarray, sr: int = SYNC_SR):
+    """Quantised chroma and DLNCO features at :data:`FEATURE_RATE` (synctoolbox).
+
+    Returns
+    -------
+    chroma : np.ndarray [shape=(12, frames)]
+    dlnco : np.ndarray [shape=(12, frames)]
+    """
+    from synctoolbox.feature.chroma import pitch_to_chroma, quantize_chroma
+    from synctoolbox.feature.dlnco import pitch_onset_features_to_DLNCO
+    from synctoolbox.feature.pitch import audio_to_pitch_features
+    from synctoolbox.feature.pitch_onset import audio_to_pitch_onset_features
+    from synctoolbox.feature.utils import estimate_tuning
+
+    if sr != SYNC_SR:
+        raise ValueError(f"features expect {SYNC_SR} Hz audio, got {sr}")
+    y = np.asarray(y, dtype=np.float64)
+    tuning = estimate_tuning(y, sr)
+    # synctoolbox prints progress dots to stdout
+    with contextlib.redirect_stdout(_io.StringIO()):
+        f_pitch = audio_to_pitch_features(f_audio=y, Fs=sr, tuning_offset=tuning, feature_rate=FEATURE_RATE)
+        chroma = quantize_chroma(f_chroma=pitch_to_chroma(f_pitch=f_pitch))
+        f_onset = audio_to_pitch_onset_features(f_audio=y, Fs=sr, tuning_offset=tuning)
+        dlnco = pitch_onset_features_to_DLNCO(
+            f_peaks=f_onset, feature_rate=FEATURE_RATE, feature_sequence_length=chroma.shape[1]
+        )
+    return chroma, dlnco
+
+
+def _activity(y: np.ndarray, sr: int, frames: int, floor_db: float = -40.0) -> np.ndarray:
+    """Boolean per feature frame: the signal is within ``floor_db`` of its loud parts."""
+    hop = sr // FEATURE_RATE
+    n = frames * hop
+    y = np.pad(y[:n], (0, max(0, n - len(y))))
+    rms = np.sqrt(np.mean(y.reshape(frames, hop) ** 2, axis=1) + 1e-12)
+    # 1 s moving maximum: a short gap between notes is not a rest
+    from scipy.ndimage import maximum_filter1d
+
+    rms = maximum_filter1d(rms, FEATURE_RATE)
+    ref = np.percentile(rms, 95)
+    return 20 * np.log10(rms / ref) > floor_db
+
+
+def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
+                     keep: np.ndarray | None = None, smooth_s: float = 0.5) -> np.ndarray:
+    """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
+
+    Parameters
+    ----------
+    path : np.ndarray [shape=(2, L)]
+        Frame indices (reference row 0, performance row 1), monotonic.
+    ref_duration, perf_duration : float
+        Seconds; the map runs from (0, 0) to (ref_duration, perf_duration).
+    anchor_step : float
+        One anchor per this many seconds of reference.
+    keep : np.ndarray of bool [shape=(reference frames,)], optional
+        Reference frames whose path points may become anchors (False = a rest: interpolate).
+    smooth_s : float
+        Moving-average length of the performance times (seconds of reference).
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K, 2)]
+    """
+    ref_t = path[0] / FEATURE_RATE
+    perf_t = path[1] / FEATURE_RATE
+    # one performance time per reference frame: the mean over the path's vertical runs
+    frames = np.arange(int(path[0].max()) + 1)
+    counts = np.bincount(path[0], minlength=len(frames))
+    perf_of_ref = np.bincount(path[0], weights=perf_t, minlength=len(frames)) / np.maximum(counts, 1)
+    valid = counts > 0
+    if keep is not None:
+        valid &= np.pad(keep, (0, max(0, len(frames) - len(keep))), constant_values=True)[: len(frames)]
+    if valid.sum() < 2:
+        valid = counts > 0
+    t = frames / FEATURE_RATE
+    perf = np.interp(t, t[valid], perf_of_ref[valid])
+    win = max(1, int(round(smooth_s * FEATURE_RATE)))
+    if win > 1:
+        kernel = np.ones(win) / win
+        padded = np.pad(perf, (win // 2, win - 1 - win // 2), mode="edge")
+        perf = np.convolve(padded, kernel, mode="valid")
+    grid = np.arange(anchor_step, ref_duration - anchor_step / 2, anchor_step)
+    anchors = np.stack([grid, np.interp(grid, t, perf)], axis=1)
+    anchors = anchors[(anchors[:, 1] > 0) & (anchors[:, 1] < perf_duration)]
+    time_map = np.vstack([[0.0, 0.0], anchors, [ref_duration, perf_duration]])
+    return _strictly_increasing(time_map)
+
+
+def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.ndarray:
+    """Drop anchors that do not advance in both columns (keeps both ends)."""
+    kept = [time_map[0]]
+    for row in time_map[1:-1]:
+        if row[0] - kept[-1][0] >= min_step and row[1] - kept[-1][1] >= min_step:
+            kept.append(row)
+    last = time_map[-1]
+    while len(kept) > 1 and (last[1] - kept[-1][1] < min_step or last[0] - kept[-1][0] < min_step):
+        kept.pop()
+    kept.append(last)
+    return np.array(kept)
+
+
+def chroma_shift(cens_reference: np.ndarray, cens_performance: np.ndarray, margin: float = 0.7) -> int:
+    """Transposition (in semitones, for ``np.roll`` of the performance chroma) that best matches.
+
+    DTW cost per path step is computed for all 12 cyclic shifts of the performance's
+    CENS features. A non-zero shift is taken only if its cost is below ``margin`` times
+    the median over all shifts: with a poorly separated piano all shifts score alike,
+    and picking the noisy minimum would wreck an alignment that needs no shift.
+    """
+    import librosa
+
+    costs = np.empty(12)
+    for shift in range(12):
+        D, wp = librosa.sequence.dtw(cens_reference, np.roll(cens_performance, shift, axis=0), metric="cosine")
+        costs[shift] = D[-1, -1] / len(wp)
+    best = int(np.argmin(costs))
+    if best != 0 and costs[best] < margin * np.median(costs):
+        return best
+    return 0
+
+
+def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray, seed: int = 0) -> float:
+    """How much better the path matches than chance, in [0, 1].
+
+    ``1 - mean cosine distance along the path / mean cosine distance of random frame pairs``:
+    0 when the path matches no better than chance, 1 for identical features.
+    """
+    def unit(c):
+        return c / np.maximum(np.linalg.norm(c, axis=0, keepdims=True), 1e-9)
+
+    a, b = unit(chroma_ref), unit(chroma_perf)
+    on_path = 1 - np.sum(a[:, path[0]] * b[:, path[1]], axis=0)
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, a.shape[1], 4000)
+    j = rng.integers(0, b.shape[1], 4000)
+    chance = 1 - np.sum(a[:, i] * b[:, j], axis=0)
+    ratio = np.mean(on_path) / max(np.mean(chance), 1e-9)
+    return float(np.clip(1.0 - ratio, 0.0, 1.0))
+
+
+def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anchor_step: float = 0.5,
+          handle_rests: bool = True, return_details: bool = False):
+    """Align a performance with a reference recording.
+
+    Parameters
+    ----------
+    reference : np.ndarray [shape=(n,)]
+        E.g. the separated piano of the concerto recording, mono at :data:`SYNC_SR`.
+    performance : np.ndarray [shape=(m,)]
+        E.g. the user's piano recording, mono at :data:`SYNC_SR`.
+    anchor_step : float
+        Seconds between anchors of the returned map.
+    handle_rests : bool
+        Interpolate through passages where the performance is silent (the piano rests).
+    return_details : bool
+        Also return a dict with the raw path, features, confidence and chroma shift.
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K, 2)]
+        Strictly increasing ``[reference_s, performance_s]`` from (0, 0) to both ends.
+    details : dict, only with ``return_details``
+
+    Examples
+    --------
+    >>> from concerto_nb import data, io, sync
+    >>> ref, sr = io.load_audio(data.demo_path("piano"), sr=sync.SYNC_SR)
+    >>> perf, _ = io.load_audio(data.demo_path("pianist"), sr=sync.SYNC_SR)
+    >>> time_map = sync.align(ref, perf)
+    >>> time_map[0].tolist()
+    [0.0, 0.0]
+    """
+    from synctoolbox.dtw.mrmsdtw import sync_via_mrmsdtw
+    from synctoolbox.dtw.utils import make_path_strictly_monotonic, shift_chroma_vectors
+    from synctoolbox.feature.chroma import quantized_chroma_to_CENS
+
+    if sr != SYNC_SR:
+        raise ValueError(f"align expects {SYNC_SR} Hz audio, got {sr}")
+    for name, y in (("reference", reference), ("performance", performance)):
+        if len(y) < 2 * sr:
+            raise ValueError(f"{name} is shorter than 2 s; nothing to align")
+    chroma_1, dlnco_1 = features(reference, sr)
+    chroma_2, dlnco_2 = features(performance, sr)
+    cens_1 = quantized_chroma_to_CENS(chroma_1, 201, 50, FEATURE_RATE)[0]
+    cens_2 = quantized_chroma_to_CENS(chroma_2, 201, 50, FEATURE_RATE)[0]
+    shift = chroma_shift(cens_1, cens_2)
+    chroma_2 = shift_chroma_vectors(chroma_2, shift)
+    dlnco_2 = shift_chroma_vectors(dlnco_2, shift)
+    with contextlib.redirect_stdout(_io.StringIO()):
+        path = sync_via_mrmsdtw(
+            f_chroma1=chroma_1, f_onset1=dlnco_1, f_chroma2=chroma_2, f_onset2=dlnco_2,
+            input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]), threshold_rec=10**6,
+        )
+    path = make_path_strictly_monotonic(path).astype(int)
+    keep = None
+    if handle_rests:
+        # reference frames mapped to silence in the performance carry no timing information
+        perf_active = _activity(performance, sr, chroma_2.shape[1])
+        keep = np.zeros(chroma_1.shape[1], dtype=bool)
+        keep[path[0]] = perf_active[np.minimum(path[1], len(perf_active) - 1)]
+    time_map = path_to_time_map(
+        path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep
+    )
+    if not return_details:
+        return time_map
+    details = {
+        "path": path,
+        "chroma_reference": chroma_1,
+        "chroma_performance": chroma_2,
+        "chroma_shift": shift,
+        "confidence": confidence(chroma_1, chroma_2, path),
+    }
+    return time_map, details
+
+
+def map_times(time_map: np.ndarray, reference_times) -> np.ndarray:
+    """Performance times of reference instants (linear between anchors)."""
+    return np.interp(reference_times, time_map[:, 0], time_map[:, 1])

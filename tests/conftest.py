@@ -1,0 +1,45 @@
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from concerto_nb import data, io, pipeline, sync
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo22():
+    """The demo files, mono at synctoolbox's rate."""
+    return {name: io.load_audio(data.demo_path(name), sr=sync.SYNC_SR)[0]
+            for name in ("concerto", "piano", "orchestra", "pianist")}
+
+
+@pytest.fixture(scope="session")
+def playalong_demo(tmp_path_factory):
+    """One play-along run on the demo, shared by the tests that inspect its outputs."""
+    out = tmp_path_factory.mktemp("playalong")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = pipeline.playalong(data.demo_path("concerto"), data.demo_path("pianist"), out, progress=False)
+    return out, report
+
+
+def onset_envelope(y, sr, hop=256):
+    import librosa
+
+    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), hop
+
+
+def best_lag_s(a, b, sr, max_lag_s=0.5):
+    """Lag (s) of b relative to a that maximises the cross-correlation of their onset envelopes."""
+    ea, hop = onset_envelope(a, sr)
+    eb, _ = onset_envelope(b, sr)
+    n = min(len(ea), len(eb))
+    ea, eb = ea[:n] - ea[:n].mean(), eb[:n] - eb[:n].mean()
+    max_lag = int(max_lag_s * sr / hop)
+    lags = np.arange(-max_lag, max_lag + 1)
+    corr = [np.dot(ea[max(0, -k): n - max(0, k)], eb[max(0, k): n - max(0, -k)]) for k in lags]
+    return lags[int(np.argmax(corr))] * hop / sr, float(np.max(corr) / (np.linalg.norm(ea) * np.linalg.norm(eb)))

@@ -1,0 +1,43 @@
+"""The README's two commands, and the install files that must agree with each other."""
+import re
+import subprocess
+
+import yaml
+
+from conftest import ROOT
+
+
+def readme_commands():
+    block = re.search(r"<!-- commands -->\s*```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def pins(lines):
+    return sorted(line.strip() for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def test_readme_has_two_commands_and_ci_runs_the_test_one():
+    commands = readme_commands()
+    assert commands == ["make demo", "make test"]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    assert ci == ["make test"]
+
+
+def test_environment_files_match_requirements():
+    expected = pins((ROOT / "requirements.txt").read_text().splitlines()
+                    + (ROOT / "requirements-test.txt").read_text().splitlines())
+    for env_file in ("environment.yml", "binder/environment.yml"):
+        env = yaml.safe_load((ROOT / env_file).read_text())
+        pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        assert sorted(pip) == expected, env_file
+        assert "python=3.11" in env["dependencies"]
+    assert "torch==2.13.0" in expected
+    assert (ROOT / "binder" / "apt.txt").read_text() == (ROOT / "apt.txt").read_text()
+
+
+def test_make_demo_produces_the_mix(tmp_path):
+    """`make demo`, as the README says (the venv exists already, so it only runs the demo)."""
+    r = subprocess.run(["make", "demo", f"DEMO_OUT={tmp_path}"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("mix.wav", "orchestra_warped.wav", "report.json", "time_map.csv"):
+        assert (tmp_path / name).stat().st_size > 0

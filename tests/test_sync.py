@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from concerto_nb import data, evaluation, io, separation, sync
+
+from conftest import SHARED
+
+
+def test_demo_alignment_of_separated_piano_against_ground_truth(demo22):
+    piano_est, _ = separation.separate(demo22["concerto"], sync.SYNC_SR)
+    time_map, details = sync.align(piano_est, demo22["pianist"], return_details=True)
+    # a strictly increasing map covering both recordings end to end
+    assert time_map[0].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(time_map[-1], [len(piano_est) / sync.SYNC_SR, len(demo22["pianist"]) / sync.SYNC_SR])
+    assert np.all(np.diff(time_map, axis=0) > 0)
+    summary = evaluation.alignment_summary(evaluation.alignment_errors(time_map, data.demo_onsets()))
+    assert summary["median_ms"] < 50
+    assert summary["within_100ms_pct"] >= 95
+    assert details["chroma_shift"] == 0
+    assert details["confidence"] > sync.MIN_CONFIDENCE
+
+
+def test_unrelated_recording_gets_low_confidence(demo22):
+    other, _ = io.load_audio(SHARED / "ishizaka_cc0" / "bach_bwv846_soglia.ogg", sr=sync.SYNC_SR)
+    piano_est, _ = separation.separate(demo22["concerto"], sync.SYNC_SR)
+    _, details = sync.align(piano_est, other[: len(demo22["pianist"])], return_details=True)
+    assert details["confidence"] < sync.MIN_CONFIDENCE
+
+
+def test_real_pair_a_semitone_apart_schubert():
+    folder = SHARED / "synctoolbox_schubert"
+    a, _ = io.load_audio(folder / "Schubert_D911-03_HU33.wav", sr=sync.SYNC_SR)
+    b, _ = io.load_audio(folder / "Schubert_D911-03_SC06.wav", sr=sync.SYNC_SR)
+    time_map, details = sync.align(a, b, return_details=True)
+    assert details["chroma_shift"] == 11  # one semitone
+    measures = [np.loadtxt(folder / f"Schubert_D911-03_{v}.csv", delimiter=";", skiprows=1)[:, 0] for v in ("HU33", "SC06")]
+    n = min(map(len, measures))
+    errors = evaluation.alignment_errors(time_map, np.stack([measures[0][:n], measures[1][:n]], axis=1))
+    assert np.median(errors) < 0.15
+
+
+def test_path_to_time_map_interpolates_through_rests():
+    # the performance is silent for reference frames 100-199: the path there is junk
+    ref = np.arange(400)
+    perf = np.where((ref >= 100) & (ref < 200), 150, ref)
+    keep = np.ones(400, dtype=bool)
+    keep[100:200] = False
+    tm = sync.path_to_time_map(np.stack([ref, perf]), 8.0, 8.0, keep=keep, smooth_s=0.02)
+    np.testing.assert_allclose(sync.map_times(tm, [3.0]), [3.0], atol=0.03)
+
+
+def test_align_rejects_too_short():
+    with pytest.raises(ValueError, match="shorter than 2 s"):
+        sync.align(np.ones(100), np.ones(100))

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from concerto_nb import data, io, tsm
+
+from conftest import best_lag_s
+
+
+@pytest.mark.parametrize("method", ["hps", "wsola"])
+def test_warp_follows_the_time_map(demo22, method):
+    """The concerto's piano stem warped with the true map plays its onsets where the pianist does."""
+    sr = 22050
+    true_map = data.demo_time_map()
+    warped = tsm.warp(demo22["piano"], sr, true_map, method=method)
+    assert len(warped) == round(true_map[-1, 1] * sr)
+    expected = np.interp(data.demo_onsets()[:, 0], *true_map.T)
+    import librosa
+
+    onsets = librosa.onset.onset_detect(y=warped, sr=sr, units="time", backtrack=False)
+    nearest = np.min(np.abs(onsets[None, :] - expected[:, None]), axis=1)
+    assert np.median(nearest) < 0.03
+    # and it lines up with the real pianist recording (other soundfont, other room)
+    lag, corr = best_lag_s(demo22["pianist"], warped, sr)
+    assert abs(lag) < 0.03 and corr > 0.5
+
+
+def test_warp_keeps_pitch_and_length():
+    sr = 22050
+    y = 0.5 * np.sin(2 * np.pi * 440 * np.arange(2 * sr) / sr)
+    out = tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 1.6], [2.0, 2.5]]))
+    assert out.shape == (round(2.5 * sr),)
+    spectrum = np.abs(np.fft.rfft(out[sr // 2: 2 * sr]))
+    assert abs(np.fft.rfftfreq(len(out[sr // 2: 2 * sr]), 1 / sr)[np.argmax(spectrum)] - 440) < 2
+
+
+def test_warp_stereo_and_bad_maps():
+    sr = 22050
+    y = np.random.default_rng(0).standard_normal((2, sr)).astype(np.float32) * 0.1
+    assert tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 0.8]])).shape == (2, round(0.8 * sr))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        tsm.warp(y, sr, np.array([[0.0, 0.0], [0.5, 0.6], [0.4, 0.9]]))
+    with pytest.raises(ValueError, match="unknown TSM method"):
+        tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 0.8]]), method="magic")
