@@ -25,6 +25,8 @@ def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -
     if n == 0:
         return float(20 * np.log10(np.sqrt(np.mean(y**2)) + 1e-12))
     power = np.mean(y[: n * block].reshape(n, block) ** 2, axis=1)
+    if power.max() == 0:
+        return -120.0
     gated = power[power > power.max() * 10 ** (gate_db / 10)]
     return float(10 * np.log10(np.mean(gated) + 1e-12))
 

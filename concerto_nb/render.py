@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -171,7 +172,11 @@ def render_demo(shared_data, out_dir, force: bool = False, duration: float | Non
     for name in names + ["demo.json"]:
         io.check_output(out_dir / name, force)
 
-    pm = crop_midi(pretty_midi.PrettyMIDI(str(shared_data / cfg["midi"])), cfg["start"], cfg["start"] + dur)
+    with warnings.catch_warnings():
+        # Mutopia's MIDI has tempo events on note tracks; the tempo is constant, so this is harmless
+        warnings.filterwarnings("ignore", message="Tempo, Key or Time signature")
+        score = pretty_midi.PrettyMIDI(str(shared_data / cfg["midi"]))
+    pm = crop_midi(score, cfg["start"], cfg["start"] + dur)
     piano_pm, orch_pm = split_stems(pm)
 
     hall = load_impulse_response(shared_data / cfg["concerto_room"], sr)

@@ -34,12 +34,18 @@ def onset_envelope(y, sr, hop=256):
 
 
 def best_lag_s(a, b, sr, max_lag_s=0.5):
-    """Lag (s) of b relative to a that maximises the cross-correlation of their onset envelopes."""
+    """Lag (s) of b relative to a that maximises the normalised cross-correlation of their onset envelopes.
+
+    Returns the lag, the peak correlation and the peak's ratio to the median |correlation| over all lags
+    (how clearly one lag stands out, even when the signals differ a lot).
+    """
     ea, hop = onset_envelope(a, sr)
     eb, _ = onset_envelope(b, sr)
     n = min(len(ea), len(eb))
     ea, eb = ea[:n] - ea[:n].mean(), eb[:n] - eb[:n].mean()
     max_lag = int(max_lag_s * sr / hop)
     lags = np.arange(-max_lag, max_lag + 1)
-    corr = [np.dot(ea[max(0, -k): n - max(0, k)], eb[max(0, k): n - max(0, -k)]) for k in lags]
-    return lags[int(np.argmax(corr))] * hop / sr, float(np.max(corr) / (np.linalg.norm(ea) * np.linalg.norm(eb)))
+    corr = np.array([np.dot(ea[max(0, -k): n - max(0, k)], eb[max(0, k): n - max(0, -k)]) for k in lags])
+    corr /= np.linalg.norm(ea) * np.linalg.norm(eb)
+    peak = int(np.argmax(corr))
+    return lags[peak] * hop / sr, float(corr[peak]), float(corr[peak] / np.median(np.abs(corr)))

@@ -9,7 +9,7 @@ from conftest import ROOT
 
 def readme_commands():
     block = re.search(r"<!-- commands -->\s*```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
-    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
 
 
 def pins(lines):

@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from concerto_nb import data, io, tsm
+from concerto_nb import data, tsm
 
 from conftest import best_lag_s
+
+
+def onset_error(y, sr, expected):
+    """Median distance (s) from each expected onset to the nearest detected one."""
+    import librosa
+
+    detected = librosa.onset.onset_detect(y=y, sr=sr, units="time", hop_length=256)
+    return float(np.median(np.min(np.abs(detected[None, :] - expected[:, None]), axis=1)))
 
 
 @pytest.mark.parametrize("method", ["hps", "wsola"])
@@ -13,14 +21,13 @@ def test_warp_follows_the_time_map(demo22, method):
     true_map = data.demo_time_map()
     warped = tsm.warp(demo22["piano"], sr, true_map, method=method)
     assert len(warped) == round(true_map[-1, 1] * sr)
-    expected = np.interp(data.demo_onsets()[:, 0], *true_map.T)
-    import librosa
-
-    onsets = librosa.onset.onset_detect(y=warped, sr=sr, units="time", backtrack=False)
-    nearest = np.min(np.abs(onsets[None, :] - expected[:, None]), axis=1)
-    assert np.median(nearest) < 0.03
+    onsets = data.demo_onsets()
+    # the onset detector has its own latency (attack, hall): compare with it on the unwarped stem
+    before = onset_error(demo22["piano"], sr, onsets[:, 0])
+    after = onset_error(warped, sr, np.interp(onsets[:, 0], *true_map.T))
+    assert before < 0.05 and after - before < 0.01
     # and it lines up with the real pianist recording (other soundfont, other room)
-    lag, corr = best_lag_s(demo22["pianist"], warped, sr)
+    lag, corr, _ = best_lag_s(demo22["pianist"], warped, sr)
     assert abs(lag) < 0.03 and corr > 0.5
 
 
