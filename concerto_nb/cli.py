@@ -39,7 +39,8 @@ def _align(args):
     io.check_output(args.output, args.force, inputs=[args.reference, args.performance])
     ref, sr = io.load_audio(args.reference, sr=sync.SYNC_SR)
     perf, _ = io.load_audio(args.performance, sr=sync.SYNC_SR)
-    time_map, details = sync.align(ref, perf, return_details=True)
+    mixture = io.load_audio(args.mixture, sr=sync.SYNC_SR)[0] if args.mixture else None
+    time_map, details = sync.align(ref, perf, mixture=mixture, return_details=True)
     io.save_time_map(args.output, time_map, args.force)
     print(f"{args.output}: {len(time_map)} anchors, confidence {details['confidence']:.2f}")
     if details["confidence"] < sync.MIN_CONFIDENCE:
@@ -66,7 +67,7 @@ def _playalong(args):
 
     report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
                                 tsm_method=args.tsm, balance_db=args.balance_db, reverb=args.reverb,
-                                progress=not args.quiet)
+                                progress=not args.quiet, accept_low_confidence=args.accept_low_confidence)
     print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "levels", "outputs")}, indent=2))
 
 
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("reference")
     s.add_argument("performance")
     s.add_argument("-o", "--output", required=True, help="CSV: reference_s,performance_s")
+    s.add_argument("--mixture", help="the full concerto recording, if REFERENCE is its separated piano "
+                                     "(a more reliable confidence)")
     s.set_defaults(func=_align)
 
     s = sub.add_parser("warp", help="time-scale AUDIO along a time map, pitch unchanged")
@@ -110,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--balance-db", type=float, default=-3.0, help="orchestra level relative to the piano")
     s.add_argument("--reverb", type=float, default=0.25, help="shared reverb wet level, 0-1")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--accept-low-confidence", action="store_true",
+                   help="mix even if the recordings do not seem to be the same piece")
     s.set_defaults(func=_playalong)
 
     s = sub.add_parser("render-demo", help="render the demo data from the concerto MIDI")
@@ -128,9 +133,14 @@ def main(argv=None) -> int:
     from .io import AudioError, OutputExistsError
 
     args = build_parser().parse_args(argv)
+    default_format = warnings.formatwarning
+    if not args.debug:  # one line per warning, without the source line
+        warnings.formatwarning = lambda message, *_, **__: f"concerto-nb: warning: {message}\n"
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("default")
+            warnings.simplefilter("default", UserWarning)
+            for noise in (DeprecationWarning, FutureWarning):  # libraries' notes to developers
+                warnings.simplefilter("ignore", noise)
             args.func(args)
     except (AudioError, OutputExistsError, ValueError, FileNotFoundError) as e:
         if args.debug:
@@ -140,6 +150,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("concerto-nb: interrupted; no partial output was written", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = default_format
     return 0
 
 

@@ -44,6 +44,8 @@ class OutputExistsError(FileExistsError):
 
 #: Peak amplitude under which a recording counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
+#: Samples at or above this magnitude count as clipped.
+CLIP_LEVEL = 0.999
 
 
 def _decode(path: Path):
@@ -95,6 +97,11 @@ def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int
     AudioError
         Missing, unreadable, empty or silent file, or one with NaN/inf samples.
 
+    Warns
+    -----
+    UserWarning
+        More than 0.1 % of the samples are clipped.
+
     Examples
     --------
     >>> from concerto_nb import data, io
@@ -114,6 +121,10 @@ def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int
         raise AudioError(f"{path}: contains NaN or infinite samples")
     if np.max(np.abs(y)) < SILENCE_PEAK:
         raise AudioError(f"{path}: is silent (peak below -80 dBFS)")
+    clipped = np.mean(np.abs(y) >= CLIP_LEVEL)
+    if clipped > 1e-3:
+        # usable, but distortion adds partials that blur chroma and separation
+        warnings.warn(f"{path}: {clipped:.1%} of the samples are clipped", stacklevel=2)
     if mono or y.shape[0] > max_channels:
         y = to_mono(y)
     elif y.shape[0] == 1:

@@ -16,9 +16,13 @@ import numpy as np
 
 from . import io, mixing, separation, sync, tsm
 
-__all__ = ["OUTPUTS", "playalong"]
+__all__ = ["OUTPUTS", "LowConfidenceError", "playalong"]
 
 OUTPUTS = ("orchestra_warped.wav", "mix.wav", "time_map.csv", "report.json")
+
+
+class LowConfidenceError(ValueError):
+    """The pianist's recording does not seem to be the concerto's piece."""
 
 
 class _Stages:
@@ -43,7 +47,8 @@ class _Stages:
 
 
 def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "hpss",
-              tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True) -> dict:
+              tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
+              accept_low_confidence: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
 
     Parameters
@@ -62,7 +67,14 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
     balance_db, reverb : float
         See :func:`concerto_nb.mixing.mix`.
     progress : bool
-        Show a progress bar over the stages.
+        Show progress bars (stages, and chunks within the long ones).
+    accept_low_confidence : bool
+        Make the mix even when the alignment confidence says the recordings are not the same piece.
+
+    Raises
+    ------
+    LowConfidenceError
+        Alignment confidence below :data:`concerto_nb.sync.MIN_CONFIDENCE` (nothing is written).
 
     Returns
     -------
@@ -77,25 +89,40 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         (y_concerto, sr_c), (y_pianist, sr) = stages.run(
             "load", lambda: (io.load_audio(concerto, mono=False), io.load_audio(pianist, mono=False))
         )
-        piano_est, orchestra_est = stages.run("separate", separation.separate, y_concerto, sr_c, method=separation_method)
+        piano_est, orchestra_est = stages.run("separate", separation.separate, y_concerto, sr_c,
+                                              method=separation_method, progress=progress)
+        durations = {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)}
+        # only mono 22 kHz copies are needed from here on: free the full-rate ones (long recordings)
+        ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
+        mixture = io.resample(io.to_mono(y_concerto), sr_c, sync.SYNC_SR)
+        del piano_est, y_concerto
 
         def _align():
-            ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
             perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
-            return sync.align(ref, perf, return_details=True)
+            return sync.align(ref, perf, mixture=mixture, return_details=True)
 
         time_map, details = stages.run("align", _align)
-        orchestra_warped = stages.run(
-            "warp", lambda: tsm.warp(io.resample(orchestra_est, sr_c, sr), sr, time_map, method=tsm_method)
-        )
-        mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
-                                   reverb=reverb)
         report_warnings = []
+        low_share = sync.low_confidence_share(details["confidence_per_second"])
         if details["confidence"] < sync.MIN_CONFIDENCE:
             msg = (f"alignment confidence {details['confidence']:.2f} is below {sync.MIN_CONFIDENCE}: "
-                   "the two recordings may not be the same piece, or the pianist plays only part of it")
+                   f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
+            if not accept_low_confidence:
+                raise LowConfidenceError(msg + " (use --accept-low-confidence to mix anyway)")
             warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
+        elif low_share > sync.MAX_LOW_CONFIDENCE_SHARE:
+            msg = (f"{low_share:.0%} of the seconds match poorly: the pianist may play only part of the piece, "
+                   "or skip or repeat passages; check time_map.csv")
+            warnings.warn(msg, stacklevel=2)
+            report_warnings.append(msg)
+        del ref, mixture
+        orchestra_est = io.resample(orchestra_est, sr_c, sr)
+        orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
+                                      progress=progress)
+        del orchestra_est
+        mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
+                                   reverb=reverb)
 
         def _write():
             io.save_audio(paths["orchestra_warped.wav"], orchestra_warped, sr, force)
@@ -109,13 +136,14 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         "concerto": str(concerto),
         "pianist": str(pianist),
         "sample_rate": sr,
-        "duration_s": {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)},
+        "duration_s": durations,
         "separation_method": separation_method,
         "tsm_method": tsm_method,
         "timings_s": stages.timings,
         "alignment": {
             "confidence": round(details["confidence"], 3),
             "min_confidence": sync.MIN_CONFIDENCE,
+            "low_confidence_share": round(low_share, 3),
             "chroma_shift": details["chroma_shift"],
             "anchors": int(len(time_map)),
         },

@@ -58,7 +58,7 @@ def hpss_masks(S_mag: np.ndarray, sr: int, hop: int, time_kernel_s: float = 1.0,
     return piano, 1.0 - piano
 
 
-def separate(y: np.ndarray, sr: int, method: str = "hpss", **kwargs):
+def separate(y: np.ndarray, sr: int, method: str = "hpss", chunk_s: float = 30.0, progress: bool = False, **kwargs):
     """Split a concerto recording into piano and orchestra.
 
     Parameters
@@ -68,6 +68,11 @@ def separate(y: np.ndarray, sr: int, method: str = "hpss", **kwargs):
     sr : int
     method : {"hpss"}
         The separator (the trained network joins this list with the "separation" issue).
+    chunk_s : float
+        Blocks of this many seconds, each with 2 s of context on both sides (the masks
+        look at most 0.5 s away), so memory stays bounded on long recordings.
+    progress : bool
+        Show a progress bar over the blocks.
     **kwargs
         Passed to :func:`hpss_masks`.
 
@@ -83,11 +88,30 @@ def separate(y: np.ndarray, sr: int, method: str = "hpss", **kwargs):
     >>> piano.shape == y.shape
     True
     """
-    import librosa
+    from tqdm.auto import tqdm
 
     if method != "hpss":
         raise ValueError(f"unknown separation method {method!r}; available: 'hpss'")
     y = np.asarray(y, dtype=np.float32)
+    # blocks and margins on the STFT hop grid give the same frames, so the same masks, as one piece
+    hop = _stft_params(sr)[1]
+    n, margin = y.shape[-1], hop * int(2.0 * sr / hop)
+    block = n if not np.isfinite(chunk_s) else hop * max(1, int(chunk_s * sr / hop))
+    piano = np.empty_like(y)
+    orchestra = np.empty_like(y)
+    starts = range(0, n, block)
+    for a in tqdm(starts, desc="separate", unit="block", disable=not progress, leave=False):
+        b = min(n, a + block)
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        p, o = _separate_block(y[..., lo:hi], sr, **kwargs)
+        piano[..., a:b] = p[..., a - lo: b - lo]
+        orchestra[..., a:b] = o[..., a - lo: b - lo]
+    return piano, orchestra
+
+
+def _separate_block(y: np.ndarray, sr: int, **kwargs):
+    import librosa
+
     n_fft, hop = _stft_params(sr)
     X = librosa.stft(y, n_fft=n_fft, hop_length=hop)
     piano_mask, orch_mask = hpss_masks(np.abs(X), sr, hop, **kwargs)

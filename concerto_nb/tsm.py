@@ -31,8 +31,13 @@ def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) 
     return a
 
 
-def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps") -> np.ndarray:
+def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chunk_s: float = 30.0,
+         progress: bool = False) -> np.ndarray:
     """Time-scale ``y`` along ``time_map`` (reference time -> performance time).
+
+    Long signals are warped in chunks of about ``chunk_s`` seconds of reference, each with
+    1 s of context on both sides, and joined with 50 ms cross-fades: HPS-TSM needs about
+    200 bytes per input sample, so memory stays bounded whatever the length.
 
     Parameters
     ----------
@@ -43,6 +48,10 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps") -> n
         ``[reference_s, performance_s]``, strictly increasing, starting at (0, 0); the
         last row gives the output duration.
     method : {"hps", "wsola", "pv"}
+    chunk_s : float
+        Chunk length in seconds of reference (``np.inf``: one piece).
+    progress : bool
+        Show a progress bar over the chunks.
 
     Returns
     -------
@@ -57,25 +66,57 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps") -> n
     >>> tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 1.5]])).shape
     (33075,)
     """
-    import libtsm
+    from tqdm.auto import tqdm
 
     if method not in METHODS:
         raise ValueError(f"unknown TSM method {method!r}; choose from {METHODS}")
-    y = np.asarray(y, dtype=np.float64)
     time_map = np.asarray(time_map, dtype=float)
     if time_map.ndim != 2 or time_map.shape[1] != 2 or np.any(np.diff(time_map, axis=0) <= 0):
         raise ValueError("time_map must be (K, 2), strictly increasing in both columns")
-    n_in = y.shape[-1]
+    y2 = np.atleast_2d(np.asarray(y, dtype=np.float32))
+    ref_end = y2.shape[1] / sr
     n_out = int(round(time_map[-1, 1] * sr))
+    if ref_end <= 1.5 * chunk_s:
+        out = _warp_whole(y2, sr, time_map, method, n_out)
+        return out if y.ndim == 2 else out[0]
+
+    margin, fade = 1.0, int(0.05 * sr)
+    cuts = np.concatenate([[0.0], np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s), [ref_end]])
+    to_perf = lambda t: float(np.interp(t, time_map[:, 0], time_map[:, 1]))  # noqa: E731
+    out = np.zeros((y2.shape[0], n_out), dtype=np.float32)
+    for i in tqdm(range(len(cuts) - 1), desc="warp", unit="chunk", disable=not progress, leave=False):
+        a, b = cuts[i], cuts[i + 1]
+        ra, rb = max(0.0, a - margin), min(ref_end, b + margin)
+        pa, pb = to_perf(ra), to_perf(rb)
+        inner = time_map[(time_map[:, 0] > ra) & (time_map[:, 0] < rb)]
+        local = np.vstack([[ra, pa], inner, [rb, pb]]) - [ra, pa]
+        start = int(round(pa * sr))
+        seg = _warp_whole(y2[:, int(round(ra * sr)): int(round(rb * sr))], sr, local, method,
+                          min(int(round((pb - pa) * sr)), n_out - start))
+        # complementary linear ramps centred on the cut points, in performance samples
+        idx = np.arange(start, start + seg.shape[1])
+        weight = np.ones(len(idx), dtype=np.float32)
+        if i > 0:
+            weight *= np.clip((idx - (to_perf(a) * sr - fade / 2)) / fade, 0, 1)
+        if i < len(cuts) - 2:
+            weight *= np.clip(((to_perf(b) * sr + fade / 2) - idx) / fade, 0, 1)
+        out[:, start: start + seg.shape[1]] += seg * weight
+    return out if y.ndim == 2 else out[0]
+
+
+def _warp_whole(y: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int) -> np.ndarray:
+    """libtsm on ``y`` ``(channels, n)`` in one piece; output ``(channels, n_out)`` exactly."""
+    import libtsm
+
+    n_in = y.shape[1]
     anchors = anchors_from_time_map(time_map, sr, n_in, n_out)
-    x = y.T if y.ndim == 2 else y  # libtsm wants (samples, channels)
+    x = y.T.astype(np.float64)  # libtsm wants (samples, channels)
     if method == "hps":
         out = libtsm.hps_tsm(x, anchors, Fs=sr)
     elif method == "wsola":
         out = libtsm.wsola_tsm(x, anchors)
     else:
         out = libtsm.pv_tsm(x, anchors, Fs=sr)
-    out = np.asarray(out)
-    out = out[:n_out] if len(out) >= n_out else np.pad(out, [(0, n_out - len(out))] + [(0, 0)] * (out.ndim - 1))
-    out = out.T if y.ndim == 2 else out.reshape(-1)
-    return out.astype(np.float32)
+    out = np.asarray(out).reshape(len(out), -1)
+    out = out[:n_out] if len(out) >= n_out else np.pad(out, [(0, n_out - len(out)), (0, 0)])
+    return out.T.astype(np.float32)
