@@ -5,6 +5,7 @@
     concerto-nb warp AUDIO.wav --map map.csv -o OUT.wav
     concerto-nb playalong CONCERTO.wav PIANO.wav -o DIR
     concerto-nb render-demo -o data/demo
+    concerto-nb train --force              # reproduces concerto_nb/weights/masknet.pt
 
 Errors about the user's files are one line on stderr and exit status 2.
 """
@@ -27,7 +28,9 @@ def _separate(args):
     out = Path(args.output)
     targets = [io.check_output(out / name, args.force, inputs=[args.mix]) for name in ("piano.wav", "orchestra.wav")]
     y, sr = io.load_audio(args.mix, mono=False)
-    piano, orchestra = separation.separate(y, sr, method=args.method)
+    piano, orchestra = separation.separate(y, sr, method=args.method, reconstruction=args.reconstruction,
+                                           adapt=args.adapt, piano_only=args.piano_only,
+                                           orchestra_only=args.orchestra_only, progress=True)
     for path, stem in zip(targets, (piano, orchestra)):
         io.save_audio(path, stem, sr, args.force)
         print(path)
@@ -66,7 +69,7 @@ def _playalong(args):
     from . import pipeline
 
     report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
-                                tsm_method=args.tsm, balance_db=args.balance_db, reverb=args.reverb,
+                                separation_method=args.separation, tsm_method=args.tsm, balance_db=args.balance_db, reverb=args.reverb,
                                 progress=not args.quiet, accept_low_confidence=args.accept_low_confidence)
     print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "levels", "outputs")}, indent=2))
 
@@ -78,6 +81,27 @@ def _render_demo(args):
     print(f"rendered {meta['duration']} s of {meta['midi']} into {args.output}")
 
 
+def _passages(text: str):
+    """'12-20,31.5-40' -> [(12.0, 20.0), (31.5, 40.0)]"""
+    try:
+        pairs = [tuple(float(x) for x in part.split("-")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write passages as START-END,START-END in seconds") from None
+    if not pairs or any(len(p) != 2 or p[1] <= p[0] for p in pairs):
+        raise argparse.ArgumentTypeError(f"{text!r}: write passages as START-END,START-END with START < END")
+    return pairs
+
+
+def _train(args):
+    from . import io, model, train
+
+    io.check_output(args.output or model.WEIGHTS, args.force)
+    result = train.train(args.shared_data, out_path=args.output, steps=args.steps, batch_size=args.batch_size,
+                         seed=args.seed, checkpoint=args.checkpoint)
+    print(f"{result['weights']}: {len(result['history'])} steps, final loss "
+          f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="concerto-nb", description="Play a piano concerto with an orchestra.")
     p.add_argument("--version", action="version", version=f"concerto-nb {__version__}")
@@ -87,7 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("separate", help="split a concerto recording into piano.wav and orchestra.wav")
     s.add_argument("mix")
     s.add_argument("-o", "--output", required=True, help="output folder")
-    s.add_argument("--method", default="hpss", choices=["hpss"])
+    s.add_argument("--method", default="model", choices=["model", "hpss"],
+                   help="trained mask network (default) or the HPSS baseline")
+    s.add_argument("--reconstruction", default="mask", choices=["mask", "wiener"],
+                   help="soft mask with mixture phase, or Wiener gain (model only)")
+    s.add_argument("--adapt", action="store_true",
+                   help="fine-tune on the recording's own solo passages first (test-time adaptation)")
+    s.add_argument("--piano-only", type=_passages, default=None, metavar="A-B,...",
+                   help="piano-only passages in seconds, e.g. 95-130,400-455 (default: found automatically)")
+    s.add_argument("--orchestra-only", type=_passages, default=None, metavar="A-B,...",
+                   help="orchestra-only passages in seconds (default: found automatically)")
     s.set_defaults(func=_separate)
 
     s = sub.add_parser("align", help="time map from a reference to a performance (CSV)")
@@ -109,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("concerto", help="recording of the concerto (piano + orchestra)")
     s.add_argument("piano", help="your recording of the piano part")
     s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--separation", default="model", choices=["model", "hpss"])
     s.add_argument("--tsm", default="hps", choices=["hps", "wsola", "pv"])
     s.add_argument("--balance-db", type=float, default=-3.0, help="orchestra level relative to the piano")
     s.add_argument("--reverb", type=float, default=0.25, help="shared reverb wet level, 0-1")
@@ -123,6 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder with mutopia_concertos_midi/ and openair_irs/")
     s.add_argument("--duration", type=float, default=None, help="seconds (default: the demo's 75 s)")
     s.set_defaults(func=_render_demo)
+
+    s = sub.add_parser("train", help="train the separation network from the licensed data (resumable)")
+    s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
+    s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    s.add_argument("--steps", type=int, default=1500)
+    s.add_argument("--batch-size", type=int, default=12)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
+    s.set_defaults(func=_train)
 
     for action in sub.choices.values():
         action.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")

@@ -1,8 +1,10 @@
 """Stage 6 - measuring every stage against ground truth.
 
 - :func:`sdr`: signal-to-distortion ratio of a separated stem,
-  :math:`10\\log_{10} \\|s\\|^2 / \\|s - \\hat s\\|^2` (plain SDR, no allowed distortion filter;
-  BSSEval's variants come with the "separation" issue).
+  :math:`10\\log_{10} \\|s\\|^2 / \\|s - \\hat s\\|^2` (plain SDR, no allowed distortion filter).
+- :func:`si_sdr`: scale-invariant SDR (Le Roux et al. 2019): the estimate may differ by a gain.
+  (fast_bss_eval 0.1.4 fails under numpy 2.4, so BSSEval's filtered SDR is not used here.)
+- :func:`oracle_irm`: the ideal ratio mask, the upper bound for any mask-based separator.
 - :func:`alignment_errors`: absolute error of an estimated time map at known events
   (piano onsets), the measure used in the synctoolbox papers.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sdr", "alignment_errors", "alignment_summary"]
+__all__ = ["sdr", "si_sdr", "oracle_irm", "alignment_errors", "alignment_summary"]
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
@@ -22,6 +24,29 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     num = np.sum(reference**2)
     den = np.sum((reference - estimate) ** 2)
     return float(10 * np.log10((num + 1e-12) / (den + 1e-12)))
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant SDR in dB: SDR after the best gain on the reference."""
+    reference = np.asarray(reference, dtype=np.float64).ravel()
+    estimate = np.asarray(estimate, dtype=np.float64).ravel()
+    n = min(len(reference), len(estimate))
+    reference, estimate = reference[:n], estimate[:n]
+    target = reference * np.dot(estimate, reference) / (np.dot(reference, reference) + 1e-12)
+    return float(10 * np.log10((np.sum(target**2) + 1e-12) / (np.sum((estimate - target) ** 2) + 1e-12)))
+
+
+def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop: int = 512):
+    """Separate ``piano + orchestra`` with the ideal ratio mask ``|P|^2 / (|P|^2 + |O|^2)`` and mixture phase."""
+    import librosa
+
+    P = librosa.stft(piano, n_fft=n_fft, hop_length=hop)
+    O = librosa.stft(orchestra, n_fft=n_fft, hop_length=hop)
+    mask = np.abs(P) ** 2 / np.maximum(np.abs(P) ** 2 + np.abs(O) ** 2, 1e-12)
+    X = P + O
+    n = len(piano)
+    return (librosa.istft(mask * X, hop_length=hop, n_fft=n_fft, length=n),
+            librosa.istft((1 - mask) * X, hop_length=hop, n_fft=n_fft, length=n))
 
 
 def alignment_errors(time_map: np.ndarray, events: np.ndarray) -> np.ndarray:

@@ -46,7 +46,7 @@ class _Stages:
         self.bar.close()
 
 
-def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "hpss",
+def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "model",
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
               accept_low_confidence: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
@@ -104,6 +104,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         time_map, details = stages.run("align", _align)
         report_warnings = []
         low_share = sync.low_confidence_share(details["confidence_per_second"])
+        implausible = sync.implausible_tempo_share(time_map)
         if details["confidence"] < sync.MIN_CONFIDENCE:
             msg = (f"alignment confidence {details['confidence']:.2f} is below {sync.MIN_CONFIDENCE}: "
                    f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
@@ -111,9 +112,10 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                 raise LowConfidenceError(msg + " (use --accept-low-confidence to mix anyway)")
             warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
-        elif low_share > sync.MAX_LOW_CONFIDENCE_SHARE:
-            msg = (f"{low_share:.0%} of the seconds match poorly: the pianist may play only part of the piece, "
-                   "or skip or repeat passages; check time_map.csv")
+        elif low_share > sync.MAX_LOW_CONFIDENCE_SHARE or implausible > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE:
+            msg = (f"{low_share:.0%} of the seconds match poorly and {implausible:.0%} of the piece would need a "
+                   "tempo change beyond 3x: the pianist may play only part of the piece, or skip or repeat "
+                   "passages; check time_map.csv")
             warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
         del ref, mixture
@@ -144,6 +146,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             "confidence": round(details["confidence"], 3),
             "min_confidence": sync.MIN_CONFIDENCE,
             "low_confidence_share": round(low_share, 3),
+            "implausible_tempo_share": round(implausible, 3),
             "chroma_shift": details["chroma_shift"],
             "anchors": int(len(time_map)),
         },

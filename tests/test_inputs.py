@@ -88,20 +88,33 @@ def test_another_piece_is_refused_and_nothing_written(tmp_path):
 def test_partial_performance_is_reported(demo22):
     piano_est, _ = separation.separate(demo22["concerto"], sync.SYNC_SR)
     half = len(demo22["pianist"]) // 2
-    _, first = sync.align(piano_est, demo22["pianist"][:half], mixture=demo22["concerto"], return_details=True)
-    assert first["confidence"] < sync.MIN_CONFIDENCE
-    _, second = sync.align(piano_est, demo22["pianist"][half:], mixture=demo22["concerto"], return_details=True)
-    _, whole = sync.align(piano_est, demo22["pianist"], mixture=demo22["concerto"], return_details=True)
-    assert sync.low_confidence_share(second["confidence_per_second"]) > sync.MAX_LOW_CONFIDENCE_SHARE
-    assert sync.low_confidence_share(whole["confidence_per_second"]) < sync.MAX_LOW_CONFIDENCE_SHARE
+    whole_map, whole = sync.align(piano_est, demo22["pianist"], mixture=demo22["concerto"], return_details=True)
     assert whole["confidence"] > sync.MIN_CONFIDENCE
+    assert sync.low_confidence_share(whole["confidence_per_second"]) < sync.MAX_LOW_CONFIDENCE_SHARE
+    assert sync.implausible_tempo_share(whole_map) < sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
+    for part in (demo22["pianist"][:half], demo22["pianist"][half:]):
+        tm, _ = sync.align(piano_est, part, mixture=demo22["concerto"], return_details=True)
+        assert sync.implausible_tempo_share(tm) > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
 
 
-def test_separation_is_deterministic_and_chunking_changes_nothing(demo22):
+def test_playalong_warns_about_a_partial_performance(tmp_path, demo30):
+    concerto, pianist, sr = demo30
+    c_path, p_path = tmp_path / "concerto.wav", tmp_path / "first_half.wav"
+    sf.write(c_path, concerto, sr)
+    sf.write(p_path, pianist[: len(pianist) // 2], sr)
+    r = subprocess.run([sys.executable, "-m", "concerto_nb.cli", "playalong", str(c_path), str(p_path), "-o",
+                        str(tmp_path / "out"), "-q"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "only part of the piece" in r.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["warnings"] and report["alignment"]["implausible_tempo_share"] > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
+
+
+def test_hpss_is_deterministic_and_chunking_changes_nothing(demo22):
     mix = demo22["concerto"]
-    a = separation.separate(mix, sync.SYNC_SR, chunk_s=np.inf)
-    b = separation.separate(mix, sync.SYNC_SR, chunk_s=10.0)
-    c = separation.separate(mix, sync.SYNC_SR, chunk_s=10.0)
+    a = separation.separate(mix, sync.SYNC_SR, method="hpss", chunk_s=np.inf)
+    b = separation.separate(mix, sync.SYNC_SR, method="hpss", chunk_s=10.0)
+    c = separation.separate(mix, sync.SYNC_SR, method="hpss", chunk_s=10.0)
     np.testing.assert_array_equal(b[0], c[0])
     np.testing.assert_allclose(a[0], b[0], atol=1e-5)
     np.testing.assert_allclose(a[1], b[1], atol=1e-5)

@@ -1,0 +1,134 @@
+"""Test-time adaptation: fine-tune the separation network on the very recording it must separate.
+
+A concerto has passages where only one source plays: the orchestra's ritornelli (piano
+silent) and the piano's solos and cadenza (orchestra silent). They are clean examples of
+*this* piano and *this* orchestra in *this* room. :func:`find_solo_passages` finds them
+with the network itself (per second, the share of the mixture's energy it gives the piano:
+near 0 = orchestra alone, near 1 = piano alone); users can also name them. :func:`adapt`
+mixes random excerpts of the two kinds of passage at random gains, exactly as in training,
+and fine-tunes a copy of the network for a bounded time.
+"""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+
+import numpy as np
+
+from . import io, model as masknet
+
+__all__ = ["find_solo_passages", "adapt"]
+
+
+def _runs(flags: np.ndarray, min_len: int):
+    """(start, end) index pairs of runs of True at least ``min_len`` long."""
+    edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, ends) if b - a >= min_len]
+
+
+def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.75, orchestra_share: float = 0.25,
+                       min_s: float = 3.0, smooth_s: int = 5):
+    """Piano-only and orchestra-only passages of a concerto recording.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The mixture (any rate; analysed at 22.05 kHz mono).
+    sr : int
+    net : MaskNet, optional
+        Default: the shipped network.
+    piano_share, orchestra_share : float
+        A second is piano-only when the network gives the piano more than ``piano_share`` of its
+        energy (median over ``smooth_s`` seconds), orchestra-only below ``orchestra_share``;
+        silent seconds count as neither.
+    min_s : float
+        Shortest passage kept, in seconds.
+    smooth_s : int
+        Median filter length: a single second's verdict is noisy (a loud orchestral attack can
+        look like piano).
+
+    Returns
+    -------
+    piano_only, orchestra_only : list of (start_s, end_s)
+    """
+    import librosa
+
+    y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)
+    X = np.abs(librosa.stft(y22, n_fft=masknet.N_FFT, hop_length=masknet.HOP))
+    mask = masknet.piano_mask(X, net)
+    fps = masknet.SR / masknet.HOP
+    n_sec = int(X.shape[1] // fps)
+    share, loud = np.zeros(n_sec), np.zeros(n_sec)
+    for s in range(n_sec):
+        sl = slice(int(s * fps), int((s + 1) * fps))
+        energy = np.sum(X[:, sl] ** 2)
+        share[s] = np.sum((mask[:, sl] * X[:, sl]) ** 2) / max(energy, 1e-12)
+        loud[s] = energy
+    from scipy.ndimage import median_filter
+
+    share = median_filter(share, size=smooth_s, mode="nearest")
+    active = loud > np.percentile(loud, 90) * 1e-3  # within 30 dB of the loud seconds
+    min_len = int(np.ceil(min_s))
+    piano = _runs(active & (share > piano_share), min_len)
+    orchestra = _runs(active & (share < orchestra_share), min_len)
+    return [(float(a), float(b)) for a, b in piano], [(float(a), float(b)) for a, b in orchestra]
+
+
+def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 60.0,
+          max_steps: int = 150, batch_size: int = 8, lr: float = 3e-4, seed: int = 0, progress: bool = False):
+    """A copy of the network fine-tuned on mixes of the recording's own solo passages.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        The concerto recording.
+    sr : int
+    net : MaskNet, optional
+        Starting point (default: the shipped network); it is not modified.
+    piano_only, orchestra_only : list of (start_s, end_s), optional
+        The passages; found with :func:`find_solo_passages` when not given.
+    max_seconds, max_steps : bounds on the fine-tuning time.
+    batch_size, lr, seed : fine-tuning schedule; the same seed gives the same result.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    adapted : MaskNet (eval mode)
+    info : dict
+        The passages used, the number of steps, the seconds spent and the loss history.
+        With no passage of one kind, the network is returned unchanged and ``info["skipped"]`` says why.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .train import RandomMixes, training_step
+
+    base = net or masknet.load_model()
+    if piano_only is None or orchestra_only is None:
+        found_p, found_o = find_solo_passages(y, sr, base)
+        piano_only = found_p if piano_only is None else piano_only
+        orchestra_only = found_o if orchestra_only is None else orchestra_only
+    info = {"piano_only": piano_only, "orchestra_only": orchestra_only, "steps": 0, "seconds": 0.0, "history": []}
+    if not piano_only or not orchestra_only:
+        info["skipped"] = "no " + ("piano-only" if not piano_only else "orchestra-only") + " passage found"
+        warnings.warn(f"test-time adaptation skipped: {info['skipped']}", stacklevel=2)
+        return base, info
+
+    y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)
+    cut = lambda passages: [y22[int(a * masknet.SR): int(b * masknet.SR)] for a, b in passages]  # noqa: E731
+    segment_s = min(3.0, min(b - a for a, b in piano_only + orchestra_only))
+    mixes = RandomMixes({"piano": cut(piano_only), "orchestra": cut(orchestra_only)}, rooms=[], seed=seed,
+                        segment_s=segment_s)
+    adapted = copy.deepcopy(base).train()
+    opt = torch.optim.Adam(adapted.parameters(), lr=lr)
+    t0 = time.perf_counter()
+    for step in tqdm(range(max_steps), desc="adapt", disable=not progress, leave=False):
+        if time.perf_counter() - t0 > max_seconds:
+            break
+        info["history"].append(training_step(adapted, opt, mixes, batch_size, seed, step))
+        info["steps"] = step + 1
+    info["seconds"] = round(time.perf_counter() - t0, 2)
+    return adapted.eval(), info

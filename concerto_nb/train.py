@@ -1,0 +1,233 @@
+"""Training the separation network on random mixes of piano-only and orchestra-only audio.
+
+Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test piece, is kept out):
+
+- exact piano and orchestra stems rendered from the Mutopia MIDI of Beethoven's Piano Concerto
+  No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with two soundfonts
+  (FluidR3_GM and TimGM6mb; MuseScore General stays out for evaluation);
+- real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD).
+
+A training example is a random 6 s piano excerpt and a random 6 s orchestra excerpt (from
+different places and pieces), each with a random gain (+-9 dB), often one shared room
+(impulse responses "Arthur Sykes Rymer Auditorium" and "St. Margaret's Church"; the demo's rooms
+stay out), a random spectral tilt, and sometimes one source silent (solo and tutti passages).
+The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes.
+
+``concerto-nb train`` runs :func:`train`: fixed seed, progress bar, a checkpoint every 50 steps
+that a rerun resumes from.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import io, model as masknet, render
+
+__all__ = ["TRAIN_PIECES", "render_training_stems", "RandomMixes", "training_step", "train"]
+
+TRAIN_PIECES = [
+    "Beethoven_Op37_mvt1_Allegro_con_brio.mid",
+    "Bach_BWV1055_mov1-allegro.mid",
+    "Bach_BWV1055_mov2-larghetto.mid",
+    "Bach_BWV1055_mov3-allegro-manontanto.mid",
+]
+TRAIN_SOUNDFONTS = ["fluidr3", "timgm6mb"]
+REAL_PIANO = ["bach_aria_goldberg.ogg", "bach_bwv1008_laboratorio.ogg", "bach_bwv846_soglia.ogg",
+              "bach_contrapunctus_observatory.ogg"]
+REAL_ORCHESTRA = ["Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"]
+TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
+SEGMENT_S = 6.0
+
+
+def _load_midi(path):
+    import pretty_midi
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tempo, Key or Time signature")
+        pm = pretty_midi.PrettyMIDI(str(path))
+    for inst in pm.instruments:
+        if inst.program == 69:  # Mutopia's Op.37 horns and trumpets come out as "english horn"
+            inst.program = 60 if "horn" in inst.name.lower() else 56
+    return pm
+
+
+def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict:
+    """Render (or load from ``cache_dir``) the training stems at 22.05 kHz.
+
+    Returns
+    -------
+    dict with lists ``piano`` and ``orchestra`` of float32 arrays.
+    """
+    from tqdm.auto import tqdm
+
+    shared_data, cache_dir = Path(shared_data), Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stems = {"piano": [], "orchestra": []}
+    jobs = [(piece, sf) for piece in TRAIN_PIECES for sf in TRAIN_SOUNDFONTS]
+    for piece, sf in tqdm(jobs, desc="render training stems", disable=not progress):
+        cached = cache_dir / f"{Path(piece).stem}.{sf}.npz"
+        if not cached.exists():
+            piano_pm, orch_pm = render.split_stems(_load_midi(shared_data / "mutopia_concertos_midi" / piece))
+            p = render.render_midi(piano_pm, masknet.SR, sf).astype(np.float32)
+            o = render.render_midi(orch_pm, masknet.SR, sf).astype(np.float32)
+            n = min(len(p), len(o))
+            tmp = cached.with_suffix(".tmp.npz")
+            np.savez(tmp, piano=p[:n], orchestra=o[:n])
+            tmp.rename(cached)
+        with np.load(cached) as z:
+            stems["piano"].append(z["piano"])
+            stems["orchestra"].append(z["orchestra"])
+    for name in REAL_PIANO:
+        stems["piano"].append(io.load_audio(shared_data / "ishizaka_cc0" / name, sr=masknet.SR)[0])
+    for name in REAL_ORCHESTRA:
+        stems["orchestra"].append(io.load_audio(shared_data / "librosa_brahms" / name, sr=masknet.SR)[0])
+    return stems
+
+
+class RandomMixes:
+    """Endless random piano + orchestra mixes (waveforms), reproducible from a seed."""
+
+    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S):
+        self.stems, self.rooms = stems, rooms
+        self.rng = np.random.default_rng(seed)
+        self.n = int(segment_s * masknet.SR)
+
+    def _excerpt(self, sources):
+        rng = self.rng
+        for _ in range(20):  # look for a non-silent excerpt
+            y = sources[rng.integers(len(sources))]
+            start = rng.integers(0, max(1, len(y) - self.n))
+            seg = y[start: start + self.n]
+            if len(seg) == self.n and np.sqrt(np.mean(seg**2)) > 1e-3:
+                return seg / (np.sqrt(np.mean(seg**2)) + 1e-9)
+        return seg
+
+    def _tilt(self, y):
+        # a gentle random spectral tilt: one-pole low- or high-shelf mix
+        from scipy.signal import lfilter
+
+        a = self.rng.uniform(0.0, 0.6)
+        low = lfilter([1 - a], [1, -a], y)
+        w = self.rng.uniform(-0.5, 0.5)
+        return (1 - abs(w)) * y + (w if w > 0 else 0) * low + (-w if w < 0 else 0) * (y - low)
+
+    def example(self):
+        from scipy.signal import fftconvolve
+
+        rng = self.rng
+        piano, orch = self._tilt(self._excerpt(self.stems["piano"])), self._tilt(self._excerpt(self.stems["orchestra"]))
+        piano *= 10 ** (rng.uniform(-9, 9) / 20)
+        u = rng.uniform()
+        if u < 0.1:
+            piano *= 0.0  # tutti
+        elif u < 0.2:
+            orch *= 0.0  # cadenza
+        if self.rooms and rng.uniform() < 0.6:
+            ir = self.rooms[rng.integers(len(self.rooms))]
+            wet = rng.uniform(0.1, 0.5)
+            piano = (1 - wet) * piano + wet * fftconvolve(piano, ir)[: self.n]
+            orch = (1 - wet) * orch + wet * fftconvolve(orch, ir)[: self.n]
+        scale = rng.uniform(0.05, 0.3) / (np.max(np.abs(piano + orch)) + 1e-9)
+        return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
+
+    def batch(self, size):
+        pairs = [self.example() for _ in range(size)]
+        return np.stack([p for p, _ in pairs]), np.stack([o for _, o in pairs])
+
+
+def _magnitudes(torch, y):
+    window = torch.hann_window(masknet.N_FFT)
+    X = torch.stft(torch.from_numpy(y), masknet.N_FFT, masknet.HOP, window=window, return_complex=True)
+    return X.abs().transpose(1, 2)  # (batch, frames, bins)
+
+
+def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None) -> float:
+    """One optimisation step on a batch of random mixes that depends only on (seed, step)."""
+    import torch
+
+    mixes.rng = np.random.default_rng([seed, step])
+    torch.manual_seed(seed * 1_000_003 + step)
+    piano, orch = mixes.batch(batch_size)
+    P, O, M = _magnitudes(torch, piano), _magnitudes(torch, orch), _magnitudes(torch, piano + orch)
+    mask = net(M)
+    loss = (mask * M - P).abs().mean() + ((1 - mask) * M - O).abs().mean()
+    opt.zero_grad()
+    loss.backward()
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+    opt.step()
+    return float(loss)
+
+
+def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
+          cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
+          stop_after: int | None = None) -> dict:
+    """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
+
+    Parameters
+    ----------
+    shared_data : path
+        The licensed data folder (``../shared/data``).
+    out_path : path, optional
+        Where the final float16 weights go (default: the shipped ``concerto_nb/weights/masknet.pt``).
+    steps, batch_size, lr, seed : training schedule; the same seed gives the same weights.
+    cache_dir : path, optional
+        Rendered stems are kept here (default ``data/cache``).
+    checkpoint : path, optional
+        Saved every ``log_every`` steps; if it exists, training resumes from it.
+    threads : int
+        torch CPU threads.
+    stop_after : int, optional
+        Stop after this many steps in this call (the checkpoint lets a later call go on); each
+        step's data and dropout depend only on (seed, step), so an interrupted and resumed run
+        ends with the same weights as an uninterrupted one.
+
+    Returns
+    -------
+    dict with the loss history and the wall time.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    # the GRU's many small steps run ~10x faster on one thread than two fighting over 2 cores
+    torch.set_num_threads(threads)
+    shared_data = Path(shared_data)
+    root = Path(__file__).resolve().parent.parent
+    cache_dir = Path(cache_dir or root / "data" / "cache")
+    checkpoint = Path(checkpoint or cache_dir / "masknet_checkpoint.pt")
+    out_path = Path(out_path or masknet.WEIGHTS)
+
+    stems = render_training_stems(shared_data, cache_dir, progress)
+    rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
+    net = masknet._build()()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    history, start = [], 0
+    mixes = RandomMixes(stems, rooms, seed=seed)
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        history, start = state["history"], state["step"]
+    end = steps if stop_after is None else min(steps, start + stop_after)
+    t0 = time.perf_counter()
+    net.train()
+    bar = tqdm(range(start, end), desc="train", initial=start, total=steps, disable=not progress)
+    for step in bar:
+        history.append(training_step(net, opt, mixes, batch_size, seed, step, clip_norm=5.0))
+        sched.step()
+        bar.set_postfix(loss=f"{np.mean(history[-20:]):.4f}")
+        if (step + 1) % log_every == 0 or step + 1 == end:
+            tmp = checkpoint.with_suffix(".tmp")
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "history": history, "step": step + 1}, tmp)
+            tmp.replace(checkpoint)
+    net.eval()
+    masknet.save_model(net, out_path)
+    masknet._CACHE.clear()
+    return {"history": history, "seconds": time.perf_counter() - t0, "weights": str(out_path)}

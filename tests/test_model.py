@@ -1,0 +1,81 @@
+"""The trained separation network: shipped, better than the baseline, deterministic, reproducible."""
+import numpy as np
+import torch
+
+from concerto_nb import evaluation, model, separation, sync, train
+
+from conftest import SHARED
+
+
+def test_shipped_weights_are_small_and_load():
+    assert model.WEIGHTS.stat().st_size < 5e6
+    net = model.load_model()
+    assert sum(p.numel() for p in net.parameters()) < 2e6
+
+
+def test_model_beats_hpss_on_held_out_piece(demo22):
+    mix, piano, orchestra = demo22["concerto"], demo22["piano"], demo22["orchestra"]
+    p_hpss, o_hpss = separation.separate(mix, sync.SYNC_SR, method="hpss")
+    p_net, o_net = separation.separate(mix, sync.SYNC_SR, method="model")
+    np.testing.assert_allclose(p_net + o_net, mix, atol=1e-4)
+    assert evaluation.sdr(piano, p_net) > evaluation.sdr(piano, p_hpss) + MARGIN_DB
+    assert evaluation.sdr(orchestra, o_net) > evaluation.sdr(orchestra, o_hpss) + MARGIN_DB
+    # the Wiener gain trades a little SDR for less bleed, but stays well above the baseline
+    p_w, _ = separation.separate(mix, sync.SYNC_SR, method="model", reconstruction="wiener")
+    assert evaluation.sdr(piano, p_w) > evaluation.sdr(piano, p_hpss) + MARGIN_DB / 2
+
+
+MARGIN_DB = 3.0
+
+
+def test_model_separation_is_deterministic_and_stereo(demo22):
+    mix = demo22["concerto"][: 20 * sync.SYNC_SR]
+    a = separation.separate(mix, sync.SYNC_SR)[0]
+    b = separation.separate(mix, sync.SYNC_SR)[0]
+    np.testing.assert_array_equal(a, b)
+    stereo = np.stack([mix, 0.5 * mix])
+    p, o = separation.separate(stereo, sync.SYNC_SR)
+    assert p.shape == stereo.shape
+    np.testing.assert_allclose(p + o, stereo, atol=1e-4)
+
+
+def test_training_is_reproducible_and_resumable(tmp_path):
+    kwargs = dict(steps=4, batch_size=2, seed=3, progress=False, log_every=2)
+    a = train.train(SHARED, out_path=tmp_path / "a.pt", checkpoint=tmp_path / "ck_a.pt", **kwargs)
+    # the same run, interrupted after 2 steps and resumed from its checkpoint
+    b1 = train.train(SHARED, out_path=tmp_path / "b.pt", checkpoint=tmp_path / "ck_b.pt", stop_after=2, **kwargs)
+    assert len(b1["history"]) == 2
+    b = train.train(SHARED, out_path=tmp_path / "b.pt", checkpoint=tmp_path / "ck_b.pt", **kwargs)
+    assert b["history"] == a["history"] and len(a["history"]) == 4
+    wa, wb = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa if k != "_config")
+    assert model.load_model(tmp_path / "b.pt") is not None
+
+
+def test_solo_passages_are_found_in_the_demo(demo22):
+    from concerto_nb import adaptation, data
+
+    piano_only, orchestra_only = adaptation.find_solo_passages(demo22["concerto"], sync.SYNC_SR)
+    # ground truth from the stems: the first 12 s are orchestra alone (the piano enters at 12 s)
+    assert orchestra_only and orchestra_only[0][0] <= 1.0 and orchestra_only[0][1] <= 12.5
+    assert piano_only and sum(b - a for a, b in piano_only) >= 4.0
+    piano_stem, orch_stem = demo22["piano"], demo22["orchestra"]
+    for a, b in piano_only:  # where it says "piano alone", the orchestra is at least 15 dB softer
+        sl = slice(int(a * sync.SYNC_SR), int(b * sync.SYNC_SR))
+        assert np.sum(orch_stem[sl] ** 2) < np.sum(piano_stem[sl] ** 2) / 10 ** 1.5
+    assert data.demo_onsets()[0, 0] >= orchestra_only[0][1] - 0.5
+
+
+def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
+    from concerto_nb import adaptation
+
+    mix = demo22["concerto"]
+    net, info = adaptation.adapt(mix, sync.SYNC_SR, max_steps=3, batch_size=2)
+    assert info["steps"] == 3 and len(info["history"]) == 3
+    assert net is not model.load_model()  # a copy: the shipped network is untouched
+    tutti = demo22["orchestra"][: 10 * sync.SYNC_SR]
+    import pytest
+
+    with pytest.warns(UserWarning, match="no piano-only passage"):
+        same, info = adaptation.adapt(tutti, sync.SYNC_SR, max_steps=3)
+    assert same is model.load_model() and "skipped" in info
