@@ -33,8 +33,8 @@ FEATURE_RATE = 50  # Hz, synctoolbox's default
 SYNC_SR = 22050  # synctoolbox's filterbanks are designed for this rate
 
 #: Below this :func:`confidence` (measured on the mixture), the recordings are probably not the same music.
-#: On the demo: same piece 0.65; other pieces (Bach prelude, Brahms) 0.02-0.08; a pianist who plays
-#: only the first half 0.15.
+#: Demo concerto against its pianist 0.68; against other recordings (Bach prelude, Goldberg aria,
+#: Brahms) 0.09-0.13.
 MIN_CONFIDENCE = 0.2
 #: If more than this share of the (non-silent) seconds have a per-second confidence below
 #: :data:`MIN_CONFIDENCE`, only part of the recordings match (demo: 3 %; pianist plays only the
