@@ -159,7 +159,7 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
     if clip_norm is not None:
         torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
     opt.step()
-    return float(loss)
+    return loss.item()
 
 
 def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
