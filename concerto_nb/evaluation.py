@@ -59,7 +59,9 @@ def alignment_errors(time_map: np.ndarray, events: np.ndarray) -> np.ndarray:
     events : np.ndarray [shape=(E, 2)]
         True ``[reference_s, performance_s]`` of events (e.g. piano onsets).
     """
-    estimated = np.interp(events[:, 0], time_map[:, 0], time_map[:, 1])
+    from .sync import map_times
+
+    estimated = map_times(time_map, events[:, 0])
     return np.abs(estimated - events[:, 1])
 
 

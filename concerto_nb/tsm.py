@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .sync import map_times
+
 __all__ = ["METHODS", "anchors_from_time_map", "warp"]
 
 METHODS = ("hps", "wsola", "pv")
@@ -82,7 +84,7 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
 
     margin, fade = 1.0, int(0.05 * sr)
     cuts = np.concatenate([[0.0], np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s), [ref_end]])
-    to_perf = lambda t: float(np.interp(t, time_map[:, 0], time_map[:, 1]))  # noqa: E731
+    to_perf = lambda t: float(map_times(time_map, t))  # noqa: E731
     out = np.zeros((y2.shape[0], n_out), dtype=np.float32)
     for i in tqdm(range(len(cuts) - 1), desc="warp", unit="chunk", disable=not progress, leave=False):
         a, b = cuts[i], cuts[i + 1]
