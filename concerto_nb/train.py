@@ -115,8 +115,6 @@ class RandomMixes:
         return (1 - abs(w)) * y + (w if w > 0 else 0) * low + (-w if w < 0 else 0) * (y - low)
 
     def example(self):
-        from scipy.signal import fftconvolve
-
         rng = self.rng
         piano, orch = self._tilt(self._excerpt(self.stems["piano"])), self._tilt(self._excerpt(self.stems["orchestra"]))
         piano *= 10 ** (rng.uniform(-9, 9) / 20)
@@ -128,8 +126,7 @@ class RandomMixes:
         if self.rooms and rng.uniform() < 0.6:
             ir = self.rooms[rng.integers(len(self.rooms))]
             wet = rng.uniform(0.1, 0.5)
-            piano = (1 - wet) * piano + wet * fftconvolve(piano, ir)[: self.n]
-            orch = (1 - wet) * orch + wet * fftconvolve(orch, ir)[: self.n]
+            piano, orch = render.apply_room(piano, ir, wet), render.apply_room(orch, ir, wet)
         scale = rng.uniform(0.05, 0.3) / (np.max(np.abs(piano + orch)) + 1e-9)
         return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
 
