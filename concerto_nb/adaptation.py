@@ -107,8 +107,9 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
     from .train import RandomMixes, training_step
 
     base = net or masknet.load_model()
+    y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)
     if piano_only is None or orchestra_only is None:
-        found_p, found_o = find_solo_passages(y, sr, base)
+        found_p, found_o = find_solo_passages(y22, masknet.SR, base)
         piano_only = found_p if piano_only is None else piano_only
         orchestra_only = found_o if orchestra_only is None else orchestra_only
     info = {"piano_only": piano_only, "orchestra_only": orchestra_only, "steps": 0, "seconds": 0.0, "history": []}
@@ -117,7 +118,6 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
         warnings.warn(f"test-time adaptation skipped: {info['skipped']}", stacklevel=2)
         return base, info
 
-    y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)
     cut = lambda passages: [y22[int(a * masknet.SR): int(b * masknet.SR)] for a, b in passages]  # noqa: E731
     segment_s = min(3.0, min(b - a for a, b in piano_only + orchestra_only))
     mixes = RandomMixes({"piano": cut(piano_only), "orchestra": cut(orchestra_only)}, rooms=[], seed=seed,
