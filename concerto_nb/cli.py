@@ -69,8 +69,9 @@ def _playalong(args):
     from . import pipeline
 
     report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
-                                separation_method=args.separation, tsm_method=args.tsm, balance_db=args.balance_db, reverb=args.reverb,
-                                progress=not args.quiet, accept_low_confidence=args.accept_low_confidence)
+                                separation_method=args.separation, tsm_method=args.tsm,
+                                balance_db=args.balance_db, reverb=args.reverb, progress=not args.quiet,
+                                accept_low_confidence=args.accept_low_confidence)
     print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "levels", "outputs")}, indent=2))
 
 

@@ -14,8 +14,8 @@ The piano estimate is band-limited to 11 kHz (the network's band); the orchestra
 mixture minus the piano at the input's own rate, so the two always add up to the input.
 
 ``method="hpss"``, the unsupervised baseline: **median-filtering harmonic/percussive
-separation** (Fitzgerald 2010) with a long time kernel. A piano note is a sharp onset followed by a decay of well under a
-second; the orchestra's strings and winds hold tones. Median filtering the magnitude
+separation** (Fitzgerald 2010) with a long time kernel. A piano note is a sharp onset followed
+by a decay of well under a second; the orchestra's strings and winds hold tones. Median filtering the magnitude
 spectrogram :math:`|X|` along time with a kernel of about ``time_kernel_s`` seconds
 keeps what is sustained (:math:`H`); along frequency it keeps what is broadband and
 short (:math:`P`). Soft masks
@@ -178,6 +178,6 @@ def _separate_block_model(y: np.ndarray, sr: int, net, reconstruction: str):
     piano22 = librosa.istft(mask * X, hop_length=model.HOP, n_fft=model.N_FFT, length=y22.shape[-1])
     piano = io.resample(piano22, model.SR, sr)
     n = y.shape[-1]
-    piano = piano[..., :n] if piano.shape[-1] >= n else np.pad(piano, [(0, 0)] * (piano.ndim - 1) + [(0, n - piano.shape[-1])])
-    piano = piano.astype(np.float32)
+    short = max(0, n - piano.shape[-1])
+    piano = np.pad(piano, [(0, 0)] * (piano.ndim - 1) + [(0, short)])[..., :n].astype(np.float32)
     return piano, (y - piano).astype(np.float32)
