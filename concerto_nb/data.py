@@ -21,11 +21,12 @@ _FILES = {
     "pianist": "pianist.ogg",  # the user's recording: same part, other tempo, soundfont and room
     "time_map": "pianist_time_map.csv",  # ground truth: concerto time -> pianist time
     "onsets": "piano_onsets.csv",  # every piano onset in both time axes
+    "another_piece": "another_piece.ogg",  # a real recording of another piece (Bach, CC0)
 }
 
 
 def demo_path(name: str) -> Path:
-    """Path of a demo file: one of ``concerto, piano, orchestra, pianist, time_map, onsets``."""
+    """Path of a demo file: one of ``concerto, piano, orchestra, pianist, time_map, onsets, another_piece``."""
     if name not in _FILES:
         raise KeyError(f"unknown demo file {name!r}; choose from {sorted(_FILES)}")
     path = DEMO_DIR / _FILES[name]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "hpss_masks", "wiener_gain"]
+__all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "hpss_masks", "sharpen_mask", "wiener_gain", "mixture_and_mask"]
 
 METHODS = ("model", "hpss")
 RECONSTRUCTIONS = ("mask", "wiener")
@@ -73,14 +73,67 @@ def hpss_masks(S_mag: np.ndarray, sr: int, hop: int, time_kernel_s: float = 1.0,
     return piano, 1.0 - piano
 
 
-def wiener_gain(piano_mask: np.ndarray) -> np.ndarray:
-    """Single-channel Wiener gain from a soft mask: ratio of the two estimated powers."""
-    p, o = piano_mask**2, (1.0 - piano_mask) ** 2
+def sharpen_mask(piano_mask: np.ndarray, power: float) -> np.ndarray:
+    """Mask from the two magnitude estimates raised to ``power``: :math:`M^p / (M^p + (1-M)^p)`.
+
+    ``power=1`` gives the soft mask back, ``power=2`` the Wiener gain (ratio of the estimated
+    powers), large powers approach a binary mask (less bleed, more musical noise), powers
+    below 1 a flatter one (less musical noise, more bleed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sharpen_mask(np.array([0.25, 0.5, 0.75]), 2).round(2).tolist()
+    [0.1, 0.5, 0.9]
+    """
+    p, o = piano_mask**power, (1.0 - piano_mask) ** power
     return p / np.maximum(p + o, 1e-12)
 
 
+def wiener_gain(piano_mask: np.ndarray) -> np.ndarray:
+    """Single-channel Wiener gain from a soft mask: ratio of the two estimated powers."""
+    return sharpen_mask(piano_mask, 2.0)
+
+
+def mixture_and_mask(y: np.ndarray, sr: int, method: str = "model", net=None, **kwargs):
+    """The mixture STFT and the piano mask a separator puts on it (for looking at masks).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono mixture.
+    sr : int
+    method : {"model", "hpss"}
+    net : MaskNet, optional
+        With ``method="model"``: the network (default: the shipped weights).
+    **kwargs
+        Passed to :func:`hpss_masks`.
+
+    Returns
+    -------
+    X : np.ndarray [shape=(freq, frames)], complex
+        STFT of ``y`` (at :data:`concerto_nb.model.SR` for the network, at ``sr`` for HPSS).
+    piano_mask : np.ndarray, same shape, in [0, 1]
+    sr_X, hop : int
+        Sample rate and hop of that STFT.
+    """
+    import librosa
+
+    from . import io, model
+
+    if method == "model":
+        y22 = io.resample(np.asarray(y, dtype=np.float32), sr, model.SR)
+        X = librosa.stft(y22, n_fft=model.N_FFT, hop_length=model.HOP)
+        mono_mag = np.abs(X) if X.ndim == 2 else np.abs(X.mean(axis=0))
+        return X, model.piano_mask(mono_mag, net), model.SR, model.HOP
+    n_fft, hop = _stft_params(sr)
+    X = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop)
+    return X, hpss_masks(np.abs(X), sr, hop, **kwargs)[0], sr, hop
+
+
 def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str = "mask", adapt: bool = False,
-             piano_only=None, orchestra_only=None, chunk_s: float = 30.0, progress: bool = False, **kwargs):
+             piano_only=None, orchestra_only=None, chunk_s: float = 30.0, progress: bool = False, net=None,
+             **kwargs):
     """Split a concerto recording into piano and orchestra.
 
     Parameters
@@ -102,6 +155,9 @@ def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str 
         look at most 0.5 s away), so memory stays bounded on long recordings.
     progress : bool
         Show a progress bar over the blocks.
+    net : MaskNet, optional
+        With ``method="model"``: an already loaded network (e.g. one returned by
+        :func:`concerto_nb.adaptation.adapt`) instead of the shipped weights.
     **kwargs
         Passed to :func:`hpss_masks` (``method="hpss"``) or :func:`concerto_nb.model.load_model`
         (``weights=PATH``, ``method="model"``).
@@ -128,7 +184,7 @@ def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str 
     if method == "model":
         from . import model
 
-        net = model.load_model(kwargs.pop("weights", None))
+        net = net or model.load_model(kwargs.pop("weights", None))
         if adapt:
             from .adaptation import adapt as adapt_to
 
@@ -170,9 +226,7 @@ def _separate_block_model(y: np.ndarray, sr: int, net, reconstruction: str):
     from . import io, model
 
     y22 = io.resample(y, sr, model.SR)
-    X = librosa.stft(y22, n_fft=model.N_FFT, hop_length=model.HOP)
-    mono_mag = np.abs(X) if X.ndim == 2 else np.abs(X.mean(axis=0))
-    mask = model.piano_mask(mono_mag, net)
+    X, mask, _, _ = mixture_and_mask(y22, model.SR, "model", net)
     if reconstruction == "wiener":
         mask = wiener_gain(mask)
     piano22 = librosa.istft(mask * X, hop_length=model.HOP, n_fft=model.N_FFT, length=y22.shape[-1])

@@ -25,7 +25,7 @@ import io as _io
 
 import numpy as np
 
-__all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
+__all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
            "low_confidence_share", "implausible_tempo_share", "features", "chroma", "align", "path_to_time_map",
            "chroma_shift", "confidence", "map_times"]
 
@@ -33,11 +33,14 @@ FEATURE_RATE = 50  # Hz, synctoolbox's default
 SYNC_SR = 22050  # synctoolbox's filterbanks are designed for this rate
 
 #: Below this :func:`confidence` (measured on the mixture), the recordings are probably not the same music.
-#: Demo concerto against its pianist 0.68; against other recordings (Bach prelude, Goldberg aria,
-#: Brahms) 0.09-0.13.
-MIN_CONFIDENCE = 0.2
+#: Demo concerto against its pianist 0.68, against the first or second half of it 0.74 / 0.58, the real
+#: Schubert pair (a semitone apart) 0.59; against real recordings of other pieces (four Bach recordings,
+#: their first 30 s, 30-105 s, first 75 s) 0.06-0.27 (``benchmarks/same_piece.py``).
+MIN_CONFIDENCE = 0.35
+#: A second of the path scoring below this counts as a poor match (for :func:`low_confidence_share`).
+LOW_SECOND_CONFIDENCE = 0.2
 #: If more than this share of the (non-silent) seconds have a per-second confidence below
-#: :data:`MIN_CONFIDENCE`, only part of the recordings match (demo: 2 %). A pianist who plays only
+#: :data:`LOW_SECOND_CONFIDENCE`, only part of the recordings match (demo: 2 %). A pianist who plays only
 #: half the piece scores 5-12 % here, under the bound; :func:`implausible_tempo_share` catches that.
 MAX_LOW_CONFIDENCE_SHARE = 0.15
 
@@ -55,9 +58,9 @@ def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> floa
 
 
 def low_confidence_share(per_second: np.ndarray) -> float:
-    """Share of the seconds with a per-second confidence below :data:`MIN_CONFIDENCE` (NaN seconds skipped)."""
+    """Share of the seconds with a per-second confidence below :data:`LOW_SECOND_CONFIDENCE` (NaN skipped)."""
     values = per_second[~np.isnan(per_second)]
-    return float(np.mean(values < MIN_CONFIDENCE)) if len(values) else 1.0
+    return float(np.mean(values < LOW_SECOND_CONFIDENCE)) if len(values) else 1.0
 
 
 def features(y: np.ndarray, sr: int = SYNC_SR):

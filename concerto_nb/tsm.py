@@ -4,8 +4,8 @@ A time map :math:`\\tau` (reference seconds -> performance seconds) becomes libt
 anchor points in samples. HPS-TSM (Driedger et al. 2014) splits the signal into
 harmonic and percussive parts, stretches the harmonic part with a phase vocoder
 (which keeps tones clean) and the percussive part with OLA on short windows
-(which keeps attacks sharp), and adds them. WSOLA and the plain phase vocoder
-are there for comparison.
+(which keeps attacks sharp), and adds them. WSOLA, the plain phase vocoder and
+plain OLA (WSOLA without its search for the best-fitting segment) are there for comparison.
 
 The output is exactly as long as the performance: sample :math:`\\tau(t)\\,f_s` of
 the output plays what sample :math:`t\\,f_s` of the input played.
@@ -18,7 +18,7 @@ from .sync import map_times
 
 __all__ = ["METHODS", "anchors_from_time_map", "warp"]
 
-METHODS = ("hps", "wsola", "pv")
+METHODS = ("hps", "wsola", "pv", "ola")
 
 
 def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) -> np.ndarray:
@@ -49,7 +49,7 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
     time_map : np.ndarray [shape=(K, 2)]
         ``[reference_s, performance_s]``, strictly increasing, starting at (0, 0); the
         last row gives the output duration.
-    method : {"hps", "wsola", "pv"}
+    method : {"hps", "wsola", "pv", "ola"}
     chunk_s : float
         Chunk length in seconds of reference (``np.inf``: one piece).
     progress : bool
@@ -117,6 +117,8 @@ def _warp_whole(y: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out
         out = libtsm.hps_tsm(x, anchors, Fs=sr)
     elif method == "wsola":
         out = libtsm.wsola_tsm(x, anchors)
+    elif method == "ola":
+        out = libtsm.wsola_tsm(x, anchors, tol=0)
     else:
         out = libtsm.pv_tsm(x, anchors, Fs=sr)
     out = np.asarray(out).reshape(len(out), -1)
