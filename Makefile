@@ -16,8 +16,9 @@ demo: setup
 	$(BIN)/concerto-nb playalong data/demo/concerto.ogg data/demo/pianist.ogg -o $(DEMO_OUT) --force
 	@echo "Listen: $(DEMO_OUT)/mix.wav (report: $(DEMO_OUT)/report.json)"
 
+# the tests, then every notebook run top to bottom by nbval (outputs are not compared: they are stripped)
 test: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # re-render data/demo from the MIDI in ../shared/data (FluidSynth + Debian soundfonts)
 data: setup

@@ -140,7 +140,7 @@ def plot_cost_matrix(details: dict, time_map=None, ground_truth=None, feature_ra
     step = max(1, int(np.ceil(max(i1.stop - i1.start, i2.stop - i2.start) / max_frames)))
     C = cost_matrix(c1[:, i1], c2[:, i2], step)
     fig, ax = plt.subplots(figsize=(7, 6), layout="constrained")
-    im = ax.imshow(C.T, origin="lower", aspect="auto", cmap="gray_r", extent=[lo1, hi1, lo2, hi2],
+    im = ax.imshow(C.T, origin="lower", aspect="auto", cmap="gray", extent=[lo1, hi1, lo2, hi2],
                    interpolation="nearest")
     fig.colorbar(im, ax=ax, label="cosine distance of chroma")
     ax.plot(path[0], path[1], color="tab:orange", lw=1.2, label="DTW path")

@@ -29,10 +29,13 @@ def test_environment_files_match_requirements():
     for env_file in ("environment.yml", "binder/environment.yml"):
         env = yaml.safe_load((ROOT / env_file).read_text())
         pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-        assert sorted(pip) == expected, env_file
+        assert sorted(p for p in pip if not p.startswith("--")) == expected, env_file
         assert "python=3.11" in env["dependencies"]
     assert "torch==2.13.0" in expected
-    assert (ROOT / "binder" / "apt.txt").read_text() == (ROOT / "apt.txt").read_text()
+    # Binder gets the Debian packages minus the browser, which only the browser test needs
+    apt = pins((ROOT / "apt.txt").read_text().splitlines())
+    assert pins((ROOT / "binder" / "apt.txt").read_text().splitlines()) == [p for p in apt if p != "chromium"]
+    assert "chromium" in apt
 
 
 def test_make_demo_produces_the_mix(tmp_path):

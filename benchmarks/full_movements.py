@@ -1,0 +1,193 @@
+"""Alignment and TSM on whole concerto movements with known time maps (issue 4's targets).
+
+    .venv/bin/python benchmarks/full_movements.py [--pieces kv488 op37] [--no-tsm]
+
+For Mozart KV488 I and Beethoven Op.37 I (full length, from ../shared/data), renders here (cached in
+data/cache/movements/): the concerto (FluidR3, concert hall) as exact piano + orchestra stems, and a
+"pianist" playing the piano part along a smooth 0.8x-1.25x tempo curve (MuseScore General, studio).
+Then, side by side in one run:
+
+- alignment of the network's separated piano with the pianist by ``sync.align`` vs the plain
+  synctoolbox pipeline (the same features and MrMsDTW, the raw path interpolated, no rest handling):
+  % of piano onsets within 50 / 100 ms, median, and the worst error on beats inside tutti (no piano
+  note sounding within 1 s), plus the runtime of each;
+- TSM of the orchestra stem: ``tsm.warp`` (HPS, chunked) along ``sync.align``'s map vs libtsm's
+  ``hps_tsm`` in one piece on the raw path's anchors vs the ``rubberband`` CLI (R2 engine,
+  ``--timemap``) when installed; runtime, and the median onset lag (10 s windows) against the same
+  stem warped along the true map.
+"""
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from concerto_nb import evaluation, io, render, separation, sync, tsm  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+SR = sync.SYNC_SR
+PIECES = {
+    "kv488": ("Mozart_KV488_mvt1_Allegro.mid", 488),
+    "op37": ("Beethoven_Op37_mvt1_Allegro_con_brio.mid", 37),
+}
+
+
+def rendered(name):
+    """Stems, pianist, true time map and the MIDI's piano onsets / tutti beats (cached as .npz)."""
+    import pretty_midi
+
+    cache = ROOT / "data" / "cache" / "movements" / f"{name}.npz"
+    if cache.exists():
+        return dict(np.load(cache))
+    midi, seed = PIECES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = pretty_midi.PrettyMIDI(str(SHARED / "mutopia_concertos_midi" / midi))
+    duration = pm.get_end_time() + 2.0
+    pm = render.crop_midi(pm, 0.0, duration)
+    piano_pm, orch_pm = render.split_stems(pm)
+    hall = render.load_impulse_response(SHARED / "openair_irs" / "Jack Lyons Hall, University of York.wav", SR)
+    studio = render.load_impulse_response(SHARED / "openair_irs" / "Genesis 6 Studio Live Room.wav", SR)
+    t0 = time.perf_counter()
+    piano = render.apply_room(render.render_midi(piano_pm, SR, "fluidr3", duration), hall)
+    orchestra = render.apply_room(render.render_midi(orch_pm, SR, "fluidr3", duration), hall)
+    time_map = render.tempo_curve_time_map(duration, seed=seed)
+    pianist_pm = render.warp_midi(piano_pm, time_map)
+    pianist = render.apply_room(render.render_midi(pianist_pm, SR, "musescore", time_map[-1, 1]), studio, wet=0.2)
+    gain = 0.9 / np.max(np.abs(piano + orchestra))
+    piano_notes = [(n.start, n.end) for i in piano_pm.instruments for n in i.notes]
+    onsets = np.unique(np.round([a for a, _ in piano_notes], 4))
+    starts, ends = np.array(piano_notes).T
+    beats = pm.get_beats()
+    # a tutti beat: no piano note sounds within 1 s of it
+    tutti = np.array([b for b in beats if not np.any((starts < b + 1.0) & (ends > b - 1.0))])
+    out = {"piano": (piano * gain).astype(np.float32), "orchestra": (orchestra * gain).astype(np.float32),
+           "pianist": (pianist * 0.9 / np.max(np.abs(pianist))).astype(np.float32), "time_map": time_map,
+           "onsets": onsets, "tutti_beats": tutti}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    print(f"  rendered {name}: {duration / 60:.1f} min in {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def plain_synctoolbox(reference, performance):
+    """The synctoolbox demo pipeline: features, MrMsDTW, the raw path as the time map."""
+    import contextlib
+    import io as _io
+
+    from synctoolbox.dtw.mrmsdtw import sync_via_mrmsdtw
+    from synctoolbox.dtw.utils import make_path_strictly_monotonic
+
+    c1, o1 = sync.features(reference, SR)
+    c2, o2 = sync.features(performance, SR)
+    with contextlib.redirect_stdout(_io.StringIO()):
+        path = sync_via_mrmsdtw(f_chroma1=c1, f_onset1=o1, f_chroma2=c2, f_onset2=o2,
+                                input_feature_rate=sync.FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]),
+                                threshold_rec=10**6)
+    path = make_path_strictly_monotonic(path).astype(float) / sync.FEATURE_RATE
+    return np.stack(path, axis=1)
+
+
+def report(label, time_map, d, seconds):
+    err = evaluation.alignment_errors(time_map, np.stack([d["onsets"], sync.map_times(d["time_map"], d["onsets"])], 1))
+    s = evaluation.alignment_summary(err)
+    tb = d["tutti_beats"]
+    tutti = np.abs(sync.map_times(time_map, tb) - sync.map_times(d["time_map"], tb)) if len(tb) else np.zeros(1)
+    print(f"  {label:34s}{s['within_50ms_pct']:8.1f}{s['within_100ms_pct']:8.1f}{s['median_ms']:8.1f}"
+          f"{1000 * tutti.max():11.0f}{np.mean(tutti > 0.1):9.1%}{seconds:9.1f}")
+
+
+def onset_lag_ms(reference, estimate, hop=256):
+    """Median lag (ms) of ``estimate``'s onsets vs ``reference``'s, from 10 s windowed cross-correlations."""
+    import librosa
+
+    ea, eb = (librosa.onset.onset_strength(y=s, sr=SR, hop_length=hop) for s in (reference, estimate))
+    n, w = min(len(ea), len(eb)), int(10 * SR / hop)
+    lags = []
+    for a in range(0, n - w, w):
+        x, y = ea[a: a + w] - ea[a: a + w].mean(), eb[a: a + w] - eb[a: a + w].mean()
+        xc = np.correlate(y, x, "full")[w - 1 - 20: w + 20]
+        if xc.max() > 0:
+            lags.append(np.argmax(xc) - 20)
+    return 1000 * np.median(np.abs(lags)) * hop / SR
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pieces", nargs="+", default=list(PIECES), choices=list(PIECES))
+    parser.add_argument("--no-tsm", action="store_true")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    for name in args.pieces:
+        d = rendered(name)
+        mixture = d["piano"] + d["orchestra"]
+        minutes = len(mixture) / SR / 60
+        print(f"== {name}: {minutes:.1f} min concerto, {len(d['pianist']) / SR / 60:.1f} min pianist, "
+              f"{len(d['onsets'])} piano onsets, {len(d['tutti_beats'])} tutti beats")
+        t0 = time.perf_counter()
+        piano_est, orch_est = separation.separate(mixture, SR)
+        print(f"  separation (network) {time.perf_counter() - t0:.1f} s")
+        print(f"  {'alignment':34s}{'<=50ms':>8s}{'<=100ms':>8s}{'median':>8s}{'tutti max':>11s}"
+              f"{'>100ms':>9s}{'time s':>9s}")
+        t0 = time.perf_counter()
+        raw = plain_synctoolbox(piano_est, d["pianist"])
+        t_plain = time.perf_counter() - t0
+        report("plain synctoolbox (raw path)", raw, d, t_plain)
+        t0 = time.perf_counter()
+        time_map = sync.align(piano_est, d["pianist"])
+        t_ours = time.perf_counter() - t0
+        report("sync.align", time_map, d, t_ours)
+        report("sync.align on the true piano stem", sync.align(d["piano"], d["pianist"]), d, float("nan"))
+        print(f"  runtime ratio sync.align / plain synctoolbox: {t_ours / t_plain:.2f}")
+        if args.no_tsm:
+            continue
+        print(f"  {'TSM of the orchestra stem':34s}{'time s':>9s}{'onset lag ms':>14s}")
+        truth_warp = {}  # the orchestra *stem*, so that separation errors do not enter the lag
+        t0 = time.perf_counter()
+        truth_warp["tsm.warp (HPS, chunked)"] = tsm.warp(d["orchestra"], SR, time_map)
+        times = {"tsm.warp (HPS, chunked)": time.perf_counter() - t0}
+        t0 = time.perf_counter()
+        truth_warp["libtsm hps_tsm, raw path"] = tsm.warp(d["orchestra"], SR, _strict(raw), chunk_s=np.inf)
+        times["libtsm hps_tsm, raw path"] = time.perf_counter() - t0
+        rb = _rubberband(d["orchestra"], time_map)
+        if rb is not None:
+            truth_warp["rubberband R2 (--timemap)"], times["rubberband R2 (--timemap)"] = rb
+        ideal = tsm.warp(d["orchestra"], SR, d["time_map"])  # the orchestra stem along the true map
+        for label, y in truth_warp.items():
+            print(f"  {label:34s}{times[label]:9.1f}{onset_lag_ms(ideal, y):14.0f}")
+        base = times["libtsm hps_tsm, raw path"]
+        print(f"  runtime ratio tsm.warp / libtsm hps_tsm: {times['tsm.warp (HPS, chunked)'] / base:.2f}")
+
+
+def _strict(raw):
+    keep = np.concatenate([[True], (np.diff(raw[:, 0]) > 0) & (np.diff(raw[:, 1]) > 0)])
+    return raw[keep][:: max(1, int(sync.FEATURE_RATE / 10))]
+
+
+def _rubberband(y, time_map):
+    import shutil
+
+    if not shutil.which("rubberband"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst, tm = Path(tmp, "in.wav"), Path(tmp, "out.wav"), Path(tmp, "map.txt")
+        io.save_audio(src, y, SR)
+        a = np.round(time_map * SR).astype(int)
+        np.savetxt(tm, a[1:-1], fmt="%d")
+        ratio = time_map[-1, 1] / time_map[-1, 0]
+        t0 = time.perf_counter()
+        subprocess.run(["rubberband", "-q", "--timemap", str(tm), "-t", f"{ratio:.6f}", str(src), str(dst)],
+                       check=True, capture_output=True)
+        seconds = time.perf_counter() - t0
+        out, _ = io.load_audio(dst, sr=SR)
+    return out, seconds
+
+
+if __name__ == "__main__":
+    main()
