@@ -5,6 +5,8 @@
 For Mozart KV488 I and Beethoven Op.37 I (full length, from ../shared/data), renders here (cached in
 data/cache/movements/): the concerto (FluidR3, concert hall) as exact piano + orchestra stems, and a
 "pianist" playing the piano part along a smooth 0.8x-1.25x tempo curve (MuseScore General, studio).
+The tempo is held steady inside the piano's rests (``render.steady_through_rests``): there the pianist's
+recording holds no timing, so a curve that kept bending would be a truth no aligner could know.
 Then, side by side in one run:
 
 - alignment of the network's separated piano with the pianist by ``sync.align`` vs the plain
@@ -42,7 +44,7 @@ def rendered(name):
     """Stems, pianist, true time map and the MIDI's piano onsets / tutti beats (cached as .npz)."""
     import pretty_midi
 
-    cache = ROOT / "data" / "cache" / "movements" / f"{name}.npz"
+    cache = ROOT / "data" / "cache" / "movements" / f"{name}_v2.npz"
     if cache.exists():
         return dict(np.load(cache))
     midi, seed = PIECES[name]
@@ -57,7 +59,9 @@ def rendered(name):
     t0 = time.perf_counter()
     piano = render.apply_room(render.render_midi(piano_pm, SR, "fluidr3", duration), hall)
     orchestra = render.apply_room(render.render_midi(orch_pm, SR, "fluidr3", duration), hall)
-    time_map = render.tempo_curve_time_map(duration, seed=seed)
+    # the pianist's tempo bends along the curve while they play, and holds while they rest
+    time_map = render.steady_through_rests(render.tempo_curve_time_map(duration, seed=seed),
+                                           render.piano_rests(piano_pm, duration))
     pianist_pm = render.warp_midi(piano_pm, time_map)
     pianist = render.apply_room(render.render_midi(pianist_pm, SR, "musescore", time_map[-1, 1]), studio, wet=0.2)
     gain = 0.9 / np.max(np.abs(piano + orchestra))

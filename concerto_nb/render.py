@@ -27,6 +27,8 @@ __all__ = [
     "crop_midi",
     "split_stems",
     "tempo_curve_time_map",
+    "steady_through_rests",
+    "piano_rests",
     "warp_midi",
     "render_midi",
     "apply_room",
@@ -95,6 +97,34 @@ def tempo_curve_time_map(duration: float, min_ratio=0.8, max_ratio=1.25, period=
     inv_rate = 2.0 ** (-s)
     tau = np.concatenate([[0.0], np.cumsum(0.5 * (inv_rate[1:] + inv_rate[:-1]) * np.diff(t))])
     return np.stack([t, tau], axis=1)
+
+
+def steady_through_rests(time_map: np.ndarray, rests) -> np.ndarray:
+    """The same time map with a constant tempo inside each rest ``(start_s, end_s)`` of the soloist.
+
+    While the pianist rests, their recording holds no timing: a tempo curve that keeps bending there
+    is a ground truth no aligner could know. Holding the tempo steady across the rest (the map's
+    values at both ends unchanged) models a pianist who counts the rest in one tempo.
+    """
+    time_map = np.array(time_map, dtype=float)
+    t = time_map[:, 0]
+    for a, b in rests:
+        inside = (t > a) & (t < b)
+        if inside.any():
+            ya, yb = np.interp([a, b], t, time_map[:, 1])
+            time_map[inside, 1] = ya + (t[inside] - a) * (yb - ya) / (b - a)
+    return time_map
+
+
+def piano_rests(pm_piano, duration: float, min_s: float = 2.0):
+    """Intervals ``(start_s, end_s)`` of at least ``min_s`` where no note of ``pm_piano`` sounds."""
+    notes = sorted((n.start, n.end) for i in pm_piano.instruments for n in i.notes)
+    rests, sounding_until = [], 0.0
+    for start, end in notes + [(duration, duration)]:
+        if start - sounding_until >= min_s:
+            rests.append((sounding_until, start))
+        sounding_until = max(sounding_until, end)
+    return rests
 
 
 def warp_midi(pm, time_map):

@@ -33,3 +33,28 @@ def test_shipped_demo_is_reproducible(tmp_path):
         fresh, _ = io.load_audio(tmp_path / f"{name}.ogg")
         shipped, _ = io.load_audio(data.demo_path(name))
         assert evaluation.sdr(shipped, fresh) > 25
+
+
+def test_tempo_held_steady_through_the_pianos_rests():
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(SHARED / "mutopia_concertos_midi" / "Mozart_KV488_mvt1_Allegro.mid"))
+    piano_pm, _ = render.split_stems(render.crop_midi(pm, 0.0, 200.0))
+    rests = render.piano_rests(piano_pm, 200.0)
+    # KV488 I opens with the orchestral exposition: the piano enters after about two minutes
+    first_note = min(n.start for i in piano_pm.instruments for n in i.notes)
+    assert rests[0] == (0.0, first_note) and first_note > 120
+    for a, b in rests:
+        sounding = [n for i in piano_pm.instruments for n in i.notes if n.start < b and n.end > a]
+        assert not sounding and b - a >= 2.0
+    curve = render.tempo_curve_time_map(200.0, seed=488)
+    steady = render.steady_through_rests(curve, rests)
+    ratio = np.diff(steady[:, 1]) / np.diff(steady[:, 0])
+    for a, b in rests:
+        inside = (steady[1:, 0] > a + 0.1) & (steady[:-1, 0] < b - 0.1)
+        assert np.ptp(ratio[inside]) < 1e-6  # one tempo per rest
+    playing = np.ones(len(curve), dtype=bool)
+    for a, b in rests:
+        playing &= ~((curve[:, 0] > a) & (curve[:, 0] < b))
+    np.testing.assert_array_equal(steady[playing], curve[playing])  # untouched where the piano plays
+    assert np.all(np.diff(steady[:, 1]) > 0)
