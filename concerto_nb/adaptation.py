@@ -53,11 +53,10 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     -------
     piano_only, orchestra_only : list of (start_s, end_s)
     """
-    import librosa
+    from .separation import mixture_and_mask
 
-    y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)
-    X = np.abs(librosa.stft(y22, n_fft=masknet.N_FFT, hop_length=masknet.HOP))
-    mask = masknet.piano_mask(X, net)
+    X, mask, _, _ = mixture_and_mask(io.to_mono(np.asarray(y, dtype=np.float32)), sr, "model", net)
+    X = np.abs(X)
     fps = masknet.SR / masknet.HOP
     n_sec = int(X.shape[1] // fps)
     share, loud = np.zeros(n_sec), np.zeros(n_sec)
