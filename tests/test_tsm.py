@@ -48,3 +48,15 @@ def test_warp_stereo_and_bad_maps():
         tsm.warp(y, sr, np.array([[0.0, 0.0], [0.5, 0.6], [0.4, 0.9]]))
     with pytest.raises(ValueError, match="unknown TSM method"):
         tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 0.8]]), method="magic")
+
+
+def test_onset_lags_find_a_known_delay():
+    from concerto_nb import evaluation, io
+
+    sr = 22050
+    y, _ = io.load_audio(data.demo_path("piano"), sr=sr)
+    late = np.concatenate([np.zeros(int(0.1 * sr), dtype=y.dtype), y[: -int(0.1 * sr)]])  # 100 ms late
+    lags = evaluation.onset_lags(y, late, sr)
+    assert len(lags) >= 5
+    np.testing.assert_allclose(np.median(lags), 0.1, atol=256 / sr)
+    assert abs(evaluation.onset_lags(late, y, sr, window_s=None)[0] + 0.1) <= 256 / sr
