@@ -12,8 +12,10 @@ becomes a **time map**: a strictly increasing table ``[reference_s, performance_
 from ``(0, 0)`` to the two durations, thinned to one anchor per ``anchor_step`` seconds
 and smoothed, since a frame-level staircase makes TSM stutter.
 
-Where the reference piano rests (tutti) the features say nothing about the pianist,
-so anchors there are dropped and the map is interpolated through the rest.
+Where the piano rests (tutti) the features say nothing about the timing, and neither do
+the decay of the last chord before the rest nor the silence before the entry after it:
+only path points from the first to the last onset of each passage the pianist plays
+become anchors, and the map is a straight line through the rest between them.
 
 :func:`confidence` compares the chroma agreement along the path with that of
 random frame pairs: near 1 for the same piece, near 0 for unrelated recordings.
@@ -95,18 +97,46 @@ def _tuned_chroma(y: np.ndarray, sr: int) -> np.ndarray:
     return chroma(y, sr, estimate_tuning(y, sr))
 
 
-def _activity(y: np.ndarray, sr: int, frames: int, floor_db: float = -40.0) -> np.ndarray:
-    """Boolean per feature frame: the signal is within ``floor_db`` of its loud parts."""
+def _level_db(y: np.ndarray, sr: int, frames: int) -> np.ndarray:
+    """RMS level per feature frame, in dB relative to the recording's loud parts (95th percentile)."""
     hop = sr // FEATURE_RATE
     n = frames * hop
     y = np.pad(y[:n], (0, max(0, n - len(y))))
     rms = np.sqrt(np.mean(y.reshape(frames, hop) ** 2, axis=1) + 1e-12)
-    # 1 s moving maximum: a short gap between notes is not a rest
-    from scipy.ndimage import maximum_filter1d
+    return 20 * np.log10(rms / np.percentile(rms, 95))
 
-    rms = maximum_filter1d(rms, FEATURE_RATE)
-    ref = np.percentile(rms, 95)
-    return 20 * np.log10(rms / ref) > floor_db
+
+def _activity(level_db: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
+    """Boolean per frame: the signal is within ``floor_db`` of its loud parts, gaps under 1 s closed."""
+    active = level_db > floor_db
+    # a gap under 1 s between notes is not a rest: close it (dilate, then erode) - a plain dilation
+    # would also mark the silence just before an entry as active, and the path there is arbitrary
+    from scipy.ndimage import binary_closing
+
+    pad = FEATURE_RATE
+    closed = binary_closing(np.pad(active, pad, mode="edge"), structure=np.ones(FEATURE_RATE, dtype=bool))
+    return closed[pad:-pad]
+
+
+def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
+           level_rise_db: float = 1.0) -> np.ndarray:
+    """The active frames that carry timing: from the first to the last onset of each active run.
+
+    A note's decay and reverb tail, and the silence before an entry, hold no timing: the
+    path through them is arbitrary (KV488: an anchor 0.5 s off at the start of a rest bent
+    the interpolation across the whole tutti). An onset is a rise of the summed DLNCO where
+    the level rises too (DLNCO's local normalisation also lifts changes deep in a decay).
+    """
+    rise = np.diff(level_db)
+    onsets = np.flatnonzero((np.diff(dlnco.sum(axis=0)) > onset_rise)
+                            & ((rise > level_rise_db) | (np.roll(rise, -1) > level_rise_db))) + 1
+    timed = np.zeros(len(active), dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        inside = onsets[(onsets >= start) & (onsets < stop)]
+        if len(inside):
+            timed[inside[0]: inside[-1] + 1] = True
+    return timed
 
 
 def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
@@ -319,12 +349,14 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         )
     path = make_path_strictly_monotonic(path).astype(int)
     # reference frames mapped to silence in the performance carry no timing information
-    perf_active = _activity(performance, sr, chroma_2.shape[1])
-    active_on_path = perf_active[np.minimum(path[1], len(perf_active) - 1)]
+    perf_level = _level_db(performance, sr, chroma_2.shape[1])
+    perf_active = _activity(perf_level)
+    on_path = np.minimum(path[1], len(perf_active) - 1)
+    active_on_path = perf_active[on_path]
     keep = None
     if handle_rests:
         keep = np.zeros(chroma_1.shape[1], dtype=bool)
-        keep[path[0]] = active_on_path
+        keep[path[0]] = _timed(perf_active, dlnco_2, perf_level)[on_path]
     time_map = path_to_time_map(
         path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep
     )

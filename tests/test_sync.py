@@ -61,6 +61,42 @@ def test_path_to_time_map_interpolates_through_rests():
     np.testing.assert_allclose(sync.map_times(tm, [3.0]), [3.0], atol=0.03)
 
 
+def test_align_holds_the_tempo_through_a_long_rest(demo22):
+    """A 20 s rest inserted into both recordings, ended by a long hall decay in the reference and a
+    short dry one in the performance: the map through the rest must stay on the straight line between
+    the last note before it and the entry after it (the path through decays and silence is arbitrary)."""
+    sr, truth = sync.SYNC_SR, data.demo_time_map()
+    cut_ref = 29.9  # between two onsets (29.75 and 30.0 s)
+    cut_perf = float(sync.map_times(truth, cut_ref))
+    rest_ref, rest_perf = 20.0, 24.0  # the pianist counts the rest at 0.83x
+
+    def with_rest(y, cut_s, rest_s, decay_s):
+        from scipy.signal import fftconvolve
+
+        head, tail = y[: int(cut_s * sr)], y[int(cut_s * sr):]
+        # the last 0.3 s ring on through a reverb of decay_s (-60 dB), as a hall or a dry room would
+        n = int(decay_s * sr)
+        ir = np.random.default_rng(0).standard_normal(n) * np.exp(-6.9 * np.arange(n) / n)
+        ring = fftconvolve(head[-int(0.3 * sr):], ir)
+        ring *= np.sqrt(np.mean(head[-int(0.3 * sr):] ** 2) / np.mean(ring[: int(0.3 * sr)] ** 2))
+        rest = np.zeros(int(rest_s * sr), np.float32)
+        rest[: len(ring)] += ring[: len(rest)]
+        return np.concatenate([head, rest, tail])
+
+    ref = with_rest(demo22["piano"], cut_ref, rest_ref, 4.0)
+    perf = with_rest(demo22["pianist"], cut_perf, rest_perf, 0.6)
+    time_map = sync.align(ref, perf)
+    # the truth: the demo's map before the rest, a straight line across it, the demo's map shifted after it
+    onsets = data.demo_onsets()
+    before, after = onsets[onsets[:, 0] < cut_ref], onsets[onsets[:, 0] >= cut_ref]
+    last, first = before[-1], after[0] + [rest_ref, rest_perf]
+    inside = np.linspace(last[0], first[0], 50)[1:-1]
+    line = last[1] + (inside - last[0]) * (first[1] - last[1]) / (first[0] - last[0])
+    assert np.max(np.abs(sync.map_times(time_map, inside) - line)) < 0.1
+    errors = evaluation.alignment_errors(time_map, np.vstack([before, after + [rest_ref, rest_perf]]))
+    assert np.median(errors) < 0.05
+
+
 def test_align_rejects_too_short():
     with pytest.raises(ValueError, match="shorter than 2 s"):
         sync.align(np.ones(100), np.ones(100))
