@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
            "low_confidence_share", "implausible_tempo_share", "features", "chroma", "align", "path_to_time_map",
-           "chroma_shift", "confidence", "map_times"]
+           "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
 SYNC_SR = 22050  # synctoolbox's filterbanks are designed for this rate
@@ -190,6 +190,75 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     return _strictly_increasing(time_map)
 
 
+def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
+                       keep: np.ndarray | None = None, half_window_s: float = 1.5, max_shift_s: float = 0.1,
+                       median_of: int = 5) -> np.ndarray:
+    """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
+
+    DTW decides frame by frame and drifts in runs of fast notes; here a whole window of
+    :math:`\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \tau(t))` the shift is
+
+    .. math:: \delta^* = \arg\max_{|\delta| \le \delta_{max}} \sum_{n} \langle O_1(n), O_2(\tau(n) + \delta) \rangle,
+
+    with :math:`O` the DLNCO features (12 chroma onset curves: the orchestra's bleed in a separated
+    piano has other pitches at other times) and :math:`n` over the window's reference frames, to half
+    a frame with a parabola through the peak. A running median over ``median_of`` anchors drops
+    outliers. Anchors in rests (``keep`` False) take the shift interpolated from their neighbours,
+    so the line through a rest moves with its ends.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+    onsets_ref, onsets_perf : np.ndarray [shape=(12, frames)]
+        DLNCO features of the two recordings at :data:`FEATURE_RATE` (see :func:`features`).
+    keep : np.ndarray of bool [shape=(reference frames,)], optional
+        Reference frames whose timing the features can tell.
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K', 2)], strictly increasing, same ends.
+    """
+    from scipy.ndimage import median_filter
+
+    anchors = time_map[1:-1]
+    if len(anchors) == 0:
+        return time_map
+    sub = 2  # half-frame steps
+    shifts = np.arange(-int(max_shift_s * FEATURE_RATE) * sub, int(max_shift_s * FEATURE_RATE) * sub + 1) / sub
+    half = int(half_window_s * FEATURE_RATE)
+    last = onsets_perf.shape[1] - 1.001
+    found = np.full(len(anchors), np.nan)
+    for k, t in enumerate(anchors[:, 0]):
+        centre = int(round(t * FEATURE_RATE))
+        if keep is not None and not keep[min(centre, len(keep) - 1)]:
+            continue
+        frames = np.arange(max(0, centre - half), min(onsets_ref.shape[1], centre + half + 1))
+        a = onsets_ref[:, frames]
+        if a.sum() <= 0:
+            continue
+        pos = np.clip(map_times(time_map, frames / FEATURE_RATE) * FEATURE_RATE + shifts[:, None], 0, last)
+        i = pos.astype(int)
+        f = pos - i
+        moved = onsets_perf[:, i] * (1 - f) + onsets_perf[:, i + 1] * f  # (12, shifts, frames)
+        scores = np.einsum("cn,csn->s", a, moved)
+        j = int(np.argmax(scores))
+        if scores[j] <= 0:
+            continue
+        step = 0.0
+        if 0 < j < len(shifts) - 1:
+            y0, y1, y2 = scores[j - 1: j + 2]
+            if y0 - 2 * y1 + y2 < 0:
+                step = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2) / sub
+        found[k] = (shifts[j] + step) / FEATURE_RATE
+    good = np.flatnonzero(~np.isnan(found))
+    if len(good) == 0:
+        return time_map
+    shift = median_filter(np.interp(np.arange(len(found)), good, found[good]), median_of, mode="nearest")
+    refined = np.vstack([time_map[:1], anchors + np.stack([np.zeros(len(shift)), shift], axis=1), time_map[-1:]])
+    inside = (refined[1:-1, 1] > 0) & (refined[1:-1, 1] < time_map[-1, 1])
+    return _strictly_increasing(np.vstack([refined[:1], refined[1:-1][inside], refined[-1:]]))
+
+
 def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.ndarray:
     """Drop anchors that do not advance in both columns (keeps both ends)."""
     kept = [time_map[0]]
@@ -282,7 +351,8 @@ def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray
 
 
 def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anchor_step: float = 0.5,
-          handle_rests: bool = True, mixture: np.ndarray | None = None, return_details: bool = False):
+          handle_rests: bool = True, mixture: np.ndarray | None = None, return_details: bool = False,
+          refine: bool = True):
     """Align a performance with a reference recording.
 
     Parameters
@@ -302,6 +372,8 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         than an imperfectly separated piano does.
     return_details : bool
         Also return a dict with the raw path, features, confidence and chroma shift.
+    refine : bool
+        Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`).
 
     Returns
     -------
@@ -360,6 +432,8 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     time_map = path_to_time_map(
         path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep
     )
+    if refine:
+        time_map = refine_with_onsets(time_map, dlnco_1, dlnco_2, keep=keep)
     if not return_details:
         return time_map
     chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
