@@ -118,6 +118,16 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                    "passages; check time_map.csv")
             warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
+        jumps = sync.skips_and_repeats(time_map)
+        for jump in jumps:
+            (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
+            msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"
+                   if jump["kind"] == "skip" else
+                   f"the pianist seems to repeat a passage: {p0:.1f}-{p1:.1f} s of their recording match "
+                   f"only {r0:.1f}-{r1:.1f} s of the concerto")
+            msg += "; the orchestra is squeezed or held there"
+            warnings.warn(msg, stacklevel=2)
+            report_warnings.append(msg)
         del ref, mixture
         orchestra_est = io.resample(orchestra_est, sr_c, sr)
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
@@ -147,6 +157,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             "min_confidence": sync.MIN_CONFIDENCE,
             "low_confidence_share": round(low_share, 3),
             "implausible_tempo_share": round(implausible, 3),
+            "skips_and_repeats": jumps,
             "chroma_shift": details["chroma_shift"],
             "anchors": int(len(time_map)),
         },

@@ -28,7 +28,7 @@ import io as _io
 import numpy as np
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
-           "low_confidence_share", "implausible_tempo_share", "features", "chroma", "align", "path_to_time_map",
+           "low_confidence_share", "implausible_tempo_share", "skips_and_repeats", "features", "chroma", "align", "path_to_time_map",
            "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
@@ -57,6 +57,36 @@ def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> floa
     t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, 0.25)
     ratio = (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
     return float(np.mean((ratio < 1 / 3) | (ratio > 3)))
+
+
+def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0):
+    """Passages the pianist skipped or played again, as the time map shows them.
+
+    A skip leaves a stretch of the reference that maps to (almost) no performance time: the map's
+    local tempo ratio :math:`\Delta\tau / \Delta t` over ``window_s`` falls below ``1 / max_ratio``.
+    A repeat is the reverse: performance time spent at (almost) one instant of the reference,
+    ratio above ``max_ratio``. Runs shorter than ``min_s`` (of reference for a skip, of
+    performance for a repeat) are ignored.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind": "skip" | "repeat", "reference_s": [start, end], "performance_s": [start, end]}``,
+        in reference order.
+    """
+    step = 0.1
+    t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, step)
+    ratio = (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
+    found = []
+    for kind, flagged in (("skip", ratio < 1 / max_ratio), ("repeat", ratio > max_ratio)):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], flagged.astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            ref = [float(t[a]), float(t[b - 1] + window_s)]
+            perf = [float(x) for x in map_times(time_map, ref)]
+            if (ref[1] - ref[0] if kind == "skip" else perf[1] - perf[0]) >= min_s:
+                found.append({"kind": kind, "reference_s": [round(x, 2) for x in ref],
+                              "performance_s": [round(x, 2) for x in perf]})
+    return sorted(found, key=lambda f: f["reference_s"][0])
 
 
 def low_confidence_share(per_second: np.ndarray) -> float:

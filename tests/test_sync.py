@@ -112,3 +112,22 @@ def test_align_holds_the_tempo_through_a_long_rest(demo22):
 def test_align_rejects_too_short():
     with pytest.raises(ValueError, match="shorter than 2 s"):
         sync.align(np.ones(100), np.ones(100))
+
+
+def test_skipped_and_repeated_passages_are_reported(demo22):
+    sr = sync.SYNC_SR
+    piano_est, _ = separation.separate(demo22["concerto"], sr)
+    pianist = demo22["pianist"]
+    assert sync.skips_and_repeats(sync.align(piano_est, pianist)) == []
+    # the pianist leaves out 20-32 s of their part
+    skipped = np.concatenate([pianist[: 20 * sr], pianist[32 * sr:]])
+    found = sync.skips_and_repeats(sync.align(piano_est, skipped))
+    truth = sync.map_times(data.demo_time_map()[:, ::-1], [20.0, 32.0])  # reference seconds left out
+    assert [f["kind"] for f in found] == ["skip"]
+    assert found[0]["reference_s"][1] - found[0]["reference_s"][0] > 0.6 * (truth[1] - truth[0])
+    assert abs(found[0]["performance_s"][0] - 20.0) < 4.0
+    # the pianist plays 20-30 s twice
+    repeated = np.concatenate([pianist[: 30 * sr], pianist[20 * sr:]])
+    found = sync.skips_and_repeats(sync.align(piano_est, repeated))
+    assert [f["kind"] for f in found] == ["repeat"]
+    assert abs(found[0]["performance_s"][0] - 30.0) < 4.0 and found[0]["performance_s"][1] - found[0]["performance_s"][0] > 8
