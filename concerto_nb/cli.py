@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
+from .tsm import METHODS as TSM_METHODS
 
 __all__ = ["main"]
 
@@ -136,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("audio")
     s.add_argument("--map", required=True, help="CSV from `concerto-nb align`")
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--method", default="hps", choices=["hps", "wsola", "pv"])
+    s.add_argument("--method", default="hps", choices=TSM_METHODS)
     s.set_defaults(func=_warp)
 
     s = sub.add_parser("playalong", help="orchestra at the pianist's tempo, mixed with the pianist")
@@ -144,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("piano", help="your recording of the piano part")
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--separation", default="model", choices=["model", "hpss"])
-    s.add_argument("--tsm", default="hps", choices=["hps", "wsola", "pv"])
+    s.add_argument("--tsm", default="hps", choices=TSM_METHODS)
     s.add_argument("--balance-db", type=float, default=-3.0, help="orchestra level relative to the piano")
     s.add_argument("--reverb", type=float, default=0.25, help="shared reverb wet level, 0-1")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -14,7 +14,7 @@ def onset_error(y, sr, expected):
     return float(np.median(np.min(np.abs(detected[None, :] - expected[:, None]), axis=1)))
 
 
-@pytest.mark.parametrize("method", ["hps", "wsola"])
+@pytest.mark.parametrize("method", ["hps", "wsola", "rubberband"])
 def test_warp_follows_the_time_map(demo22, method):
     """The concerto's piano stem warped with the true map plays its onsets where the pianist does."""
     sr = 22050
@@ -48,6 +48,19 @@ def test_warp_stereo_and_bad_maps():
         tsm.warp(y, sr, np.array([[0.0, 0.0], [0.5, 0.6], [0.4, 0.9]]))
     with pytest.raises(ValueError, match="unknown TSM method"):
         tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 0.8]]), method="magic")
+
+
+def test_rubberband_stereo_length_and_missing_program(monkeypatch):
+    sr = 44100
+    y = np.random.default_rng(0).standard_normal((2, 3 * sr)).astype(np.float32) * 0.1
+    time_map = np.array([[0.0, 0.0], [1.0, 1.3], [3.0, 2.9]])
+    out = tsm.warp(y, sr, time_map, method="rubberband")
+    assert out.shape == (2, round(2.9 * sr)) and np.all(np.isfinite(out)) and np.std(out) > 0.05
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="apt install rubberband-cli"):
+        tsm.warp(y, sr, time_map, method="rubberband")
 
 
 def test_onset_lags_find_a_known_delay():
