@@ -7,7 +7,7 @@
 - :func:`oracle_irm`: the ideal ratio mask, the upper bound for any mask-based separator.
 - :func:`mask_errors`: for a mask on the mixture STFT, the exact split of the error into
   *bleed* (the other source let through) and *distortion* (the target's own part removed
-  or smeared), since :math:`M \odot (P + O) = M \odot P + M \odot O`.
+  or smeared), since :math:`M \\odot (P + O) = M \\odot P + M \\odot O`.
 - :func:`onset_lags`: how far one signal's onsets lag behind another's (e.g. a warped
   orchestra against the ideal one), from cross-correlated onset-strength envelopes.
 - :func:`alignment_errors`: absolute error of an estimated time map at known events
@@ -63,9 +63,9 @@ def mask_errors(mask: np.ndarray, target: np.ndarray, other: np.ndarray, n_fft: 
         n_fft, hop: STFT of the mask.
 
     Returns:
-        dict: ``sdr`` (target vs estimate), ``sir`` (target vs bleed :math:`M \odot O`: how much
+        dict: ``sdr`` (target vs estimate), ``sir`` (target vs bleed :math:`M \\odot O`: how much
         of the other source gets through) and ``sar`` (target vs distortion
-        :math:`M \odot T - T`: how much of the target is lost or smeared), all in dB.
+        :math:`M \\odot T - T`: how much of the target is lost or smeared), all in dB.
         ``sdr`` is at most ``min(sir, sar)`` plus 3 dB.
     """
     import librosa

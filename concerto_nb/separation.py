@@ -3,11 +3,11 @@
 Two separators, one interface (:func:`separate`):
 
 ``method="model"`` (default): the trained mask network of :mod:`concerto_nb.model` predicts a
-piano mask :math:`M \in [0, 1]` for the mixture's 22.05 kHz STFT :math:`X`. Reconstruction:
+piano mask :math:`M \\in [0, 1]` for the mixture's 22.05 kHz STFT :math:`X`. Reconstruction:
 
-- ``"mask"``: :math:`\hat S_{piano} = M \odot X` with the mixture's phase;
+- ``"mask"``: :math:`\\hat S_{piano} = M \\odot X` with the mixture's phase;
 - ``"wiener"``: single-channel Wiener gain from the two magnitude estimates,
-  :math:`G = \frac{(M|X|)^2}{(M|X|)^2 + ((1-M)|X|)^2}`, :math:`\hat S_{piano} = G \odot X`
+  :math:`G = \\frac{(M|X|)^2}{(M|X|)^2 + ((1-M)|X|)^2}`, :math:`\\hat S_{piano} = G \\odot X`
   (sharper: less bleed, a little more musical noise).
 
 The piano estimate is band-limited to 11 kHz (the network's band); the orchestra is the

@@ -63,7 +63,7 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
     """Passages the pianist skipped or played again, as the time map shows them.
 
     A skip leaves a stretch of the reference that maps to (almost) no performance time: the map's
-    local tempo ratio :math:`\Delta\tau / \Delta t` over ``window_s`` falls below ``1 / max_ratio``.
+    local tempo ratio :math:`\\Delta\\tau / \\Delta t` over ``window_s`` falls below ``1 / max_ratio``.
     A repeat is the reverse: performance time spent at (almost) one instant of the reference,
     ratio above ``max_ratio``. Runs shorter than ``min_s`` (of reference for a skip, of
     performance for a repeat) are ignored.
@@ -226,9 +226,9 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
     """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
 
     DTW decides frame by frame and drifts in runs of fast notes; here a whole window of
-    :math:`\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \tau(t))` the shift is
+    :math:`\\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \\tau(t))` the shift is
 
-    .. math:: \delta^* = \arg\max_{|\delta| \le \delta_{max}} \sum_{n} \langle O_1(n), O_2(\tau(n) + \delta) \rangle,
+    .. math:: \\delta^* = \\arg\\max_{|\\delta| \\le \\delta_{max}} \\sum_{n} \\langle O_1(n), O_2(\\tau(n) + \\delta) \\rangle,
 
     with :math:`O` the DLNCO features (12 chroma onset curves: the orchestra's bleed in a separated
     piano has other pitches at other times) and :math:`n` over the window's reference frames, to half
