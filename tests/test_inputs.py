@@ -110,6 +110,20 @@ def test_playalong_warns_about_a_partial_performance(tmp_path, demo30):
     assert report["warnings"] and report["alignment"]["implausible_tempo_share"] > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
 
 
+def test_playalong_names_a_skipped_passage(tmp_path):
+    pianist, sr = io.load_audio(data.demo_path("pianist"))
+    p_path = tmp_path / "skipping.flac"
+    sf.write(p_path, np.concatenate([pianist[: 20 * sr], pianist[32 * sr:]]), sr)  # 12 s left out
+    r = subprocess.run([sys.executable, "-m", "concerto_nb.cli", "playalong", str(data.demo_path("concerto")),
+                        str(p_path), "-o", str(tmp_path / "out"), "-q", "--tsm", "rubberband"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "the pianist seems to skip" in r.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [j["kind"] for j in report["alignment"]["skips_and_repeats"]] == ["skip"]
+    assert len(io.load_audio(tmp_path / "out" / "mix.wav")[0]) == len(pianist) - 12 * sr
+
+
 def test_hpss_is_deterministic_and_chunking_changes_nothing(demo22):
     mix = demo22["concerto"]
     a = separation.separate(mix, sync.SYNC_SR, method="hpss", chunk_s=np.inf)
