@@ -118,7 +118,20 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                    "passages; check time_map.csv")
             warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
-        jumps = sync.skips_and_repeats(time_map)
+        ends = sync.uneven_ends(time_map, details["played_s"])
+        for end in ends:
+            have, needed = end["performance_s"], end["needed_s"]
+            where = "before your first note" if end["kind"] == "lead-in" else "after your last note"
+            part = "introduction" if end["kind"] == "lead-in" else "ending"
+            msg = (f"your recording has {have:.1f} s {where}; the concerto's {part} takes about {needed:.1f} s at "
+                   f"your tempo, so the orchestra plays it ")
+            if have < needed:
+                msg += f"squeezed: leave about {needed:.0f} s there (count the {part} through)"
+            else:
+                msg += f"{have / max(needed, 0.1):.1f}x slower: trim the silence there to about {needed:.0f} s"
+            warnings.warn(msg, stacklevel=2)
+            report_warnings.append(msg)
+        jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"])
         for jump in jumps:
             (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
             msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"
@@ -158,6 +171,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             "low_confidence_share": round(low_share, 3),
             "implausible_tempo_share": round(implausible, 3),
             "skips_and_repeats": jumps,
+            "uneven_ends": ends,
             "chroma_shift": details["chroma_shift"],
             "anchors": int(len(time_map)),
         },

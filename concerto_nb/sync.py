@@ -28,7 +28,8 @@ import io as _io
 import numpy as np
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
-           "low_confidence_share", "implausible_tempo_share", "skips_and_repeats", "features", "chroma", "align", "path_to_time_map",
+           "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
+           "uneven_ends", "features", "chroma", "align", "path_to_time_map",
            "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
@@ -55,18 +56,21 @@ MAX_IMPLAUSIBLE_TEMPO_SHARE = 0.2
 def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> float:
     """Share of the reference where the map's tempo ratio over ``window_s`` is below 1/3 or above 3."""
     t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, 0.25)
-    ratio = (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
+    ratio = _local_ratio(time_map, t, window_s)
     return float(np.mean((ratio < 1 / 3) | (ratio > 3)))
 
 
-def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0):
+def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
+                      played_s=None):
     """Passages the pianist skipped or played again, as the time map shows them.
 
     A skip leaves a stretch of the reference that maps to (almost) no performance time: the map's
     local tempo ratio :math:`\\Delta\\tau / \\Delta t` over ``window_s`` falls below ``1 / max_ratio``.
     A repeat is the reverse: performance time spent at (almost) one instant of the reference,
     ratio above ``max_ratio``. Runs shorter than ``min_s`` (of reference for a skip, of
-    performance for a repeat) are ignored.
+    performance for a repeat) are ignored. With ``played_s`` (``details["played_s"]`` of
+    :func:`align`) only the part between the pianist's first and last note is looked at:
+    the two ends are :func:`uneven_ends`' business.
 
     Returns
     -------
@@ -75,8 +79,12 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
         in reference order.
     """
     step = 0.1
-    t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, step)
-    ratio = (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
+    if played_s is None:
+        start, end = 0.0, time_map[-1, 0]
+    else:
+        (start, _), (end, _) = _plausible_part(time_map, played_s, window_s, max_ratio)
+    t = np.arange(start, max(end - window_s, start) + 1e-9, step)
+    ratio = _local_ratio(time_map, t, window_s)
     found = []
     for kind, flagged in (("skip", ratio < 1 / max_ratio), ("repeat", ratio > max_ratio)):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], flagged.astype(int), [0]])))
@@ -87,6 +95,60 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
                 found.append({"kind": kind, "reference_s": [round(x, 2) for x in ref],
                               "performance_s": [round(x, 2) for x in perf]})
     return sorted(found, key=lambda f: f["reference_s"][0])
+
+
+def _local_ratio(time_map: np.ndarray, t: np.ndarray, window_s: float) -> np.ndarray:
+    return (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
+
+
+def _plausible_part(time_map: np.ndarray, played_s, window_s: float = 1.0, max_ratio: float = 3.0):
+    """``played_s`` narrowed to where the map's tempo is plausible at both ends.
+
+    A recording that starts right at the pianist's first note makes DTW squeeze the end of the
+    orchestra's introduction against that note: the first "played" stretch is then a skip, and
+    the pianist's first note on the map is where the squeeze ends.
+    """
+    (r0, _), (r1, _) = played_s
+    t = np.arange(r0, max(r1 - window_s, r0) + 1e-9, 0.1)
+    ratio = _local_ratio(time_map, t, window_s)
+    ok = np.flatnonzero((ratio >= 1 / max_ratio) & (ratio <= max_ratio))
+    if len(ok):
+        r0, r1 = t[ok[0]], t[ok[-1]] + window_s
+    return [[float(r), float(map_times(time_map, r))] for r in (r0, r1)]
+
+
+def uneven_ends(time_map: np.ndarray, played_s, tolerance: float = 1.5, slack_s: float = 1.0):
+    """Whether the pianist's silence before the first note and after the last one fits the concerto.
+
+    Before the pianist's first note the map can only be a straight line from (0, 0); if the
+    recording leaves far less (or more) time than the orchestra's introduction takes at the
+    pianist's tempo, the introduction is squeezed (or stretched) to fit. Same at the end.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+    played_s : [[reference_s, performance_s], [reference_s, performance_s]]
+        The pianist's first and last note on the map (``details["played_s"]`` of :func:`align`).
+    tolerance, slack_s : float
+        Reported when the pianist's silence is outside ``[needed / tolerance - slack_s,
+        needed * tolerance + slack_s]``, ``needed`` = the reference's stretch times the pianist's
+        average tempo ratio between their first and last note.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind": "lead-in" | "ending", "performance_s": the pianist's silence,
+        "needed_s": what the concerto needs there at their tempo}``.
+    """
+    (r_first, p_first), (r_last, p_last) = _plausible_part(time_map, played_s)
+    tempo = (p_last - p_first) / (r_last - r_first) if r_last > r_first else 1.0
+    found = []
+    for kind, have, reference in (("lead-in", p_first, r_first),
+                                  ("ending", time_map[-1, 1] - p_last, time_map[-1, 0] - r_last)):
+        needed = reference * tempo
+        if not needed / tolerance - slack_s <= have <= needed * tolerance + slack_s:
+            found.append({"kind": kind, "performance_s": round(float(have), 2), "needed_s": round(float(needed), 2)})
+    return found
 
 
 def low_confidence_share(per_second: np.ndarray) -> float:
@@ -401,7 +463,8 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         orchestra together) tells "same piece" from "another piece" far more reliably
         than an imperfectly separated piano does.
     return_details : bool
-        Also return a dict with the raw path, features, confidence and chroma shift.
+        Also return a dict with the raw path, features, confidence, chroma shift and ``played_s``
+        (the pianist's first and last note as ``[reference_s, performance_s]`` pairs).
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`).
 
@@ -468,8 +531,13 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         return time_map
     chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
     overall, per_second = confidence(chroma_conf, chroma_2, path, active=active_on_path)
+    # the pianist's first and last note on the map (rests at either end have no anchors)
+    played = np.flatnonzero(keep) / FEATURE_RATE if keep is not None and keep.any() else \
+        path[0][active_on_path] / FEATURE_RATE if active_on_path.any() else path[0][[0, -1]] / FEATURE_RATE
+    played_s = [[float(r), float(map_times(time_map, r))] for r in (played[0], played[-1])]
     details = {
         "path": path,
+        "played_s": played_s,
         "chroma_reference": chroma_1,
         "chroma_performance": chroma_2,
         "chroma_shift": shift,

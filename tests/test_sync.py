@@ -131,3 +131,24 @@ def test_skipped_and_repeated_passages_are_reported(demo22):
     found = sync.skips_and_repeats(sync.align(piano_est, repeated))
     assert [f["kind"] for f in found] == ["repeat"]
     assert abs(found[0]["performance_s"][0] - 30.0) < 4.0 and found[0]["performance_s"][1] - found[0]["performance_s"][0] > 8
+
+
+def test_lead_in_and_ending_that_do_not_fit_are_reported(demo22):
+    sr = sync.SYNC_SR
+    piano_est, _ = separation.separate(demo22["concerto"], sr)
+    pianist = demo22["pianist"]
+    # the demo's pianist counts the 12 s introduction in: their first note comes at 10.6 s
+    first = float(sync.map_times(data.demo_time_map(), data.demo_onsets()[0, 0]))
+    time_map, details = sync.align(piano_est, pianist, return_details=True)
+    assert sync.uneven_ends(time_map, details["played_s"]) == []
+    # starts right at the first note: the 12 s introduction would be squeezed into 0.5 s
+    time_map, details = sync.align(piano_est, pianist[int((first - 0.5) * sr):], return_details=True)
+    found = sync.uneven_ends(time_map, details["played_s"])
+    assert [f["kind"] for f in found] == ["lead-in"] and found[0]["performance_s"] < 1.5
+    assert abs(found[0]["needed_s"] - first) < 2.0
+    assert sync.skips_and_repeats(time_map, played_s=details["played_s"]) == []  # one problem, one report
+    # 15 s of silence after the last note: the orchestra's last second would be stretched over it
+    time_map, details = sync.align(piano_est, np.concatenate([pianist, np.zeros(15 * sr, np.float32)]),
+                                   return_details=True)
+    found = sync.uneven_ends(time_map, details["played_s"])
+    assert [f["kind"] for f in found] == ["ending"] and found[0]["performance_s"] > 14
