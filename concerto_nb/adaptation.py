@@ -17,15 +17,9 @@ import warnings
 import numpy as np
 
 from . import io, model as masknet
+from ._arrays import runs
 
 __all__ = ["find_solo_passages", "adapt"]
-
-
-def _runs(flags: np.ndarray, min_len: int):
-    """(start, end) index pairs of runs of True at least ``min_len`` long."""
-    edges = np.diff(np.concatenate([[0], flags.astype(int), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(a), int(b)) for a, b in zip(starts, ends) if b - a >= min_len]
 
 
 def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.75, orchestra_share: float = 0.25,
@@ -70,8 +64,8 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     share = median_filter(share, size=smooth_s, mode="nearest")
     active = loud > np.percentile(loud, 90) * 1e-3  # within 30 dB of the loud seconds
     min_len = int(np.ceil(min_s))
-    piano = _runs(active & (share > piano_share), min_len)
-    orchestra = _runs(active & (share < orchestra_share), min_len)
+    piano = runs(active & (share > piano_share), min_len)
+    orchestra = runs(active & (share < orchestra_share), min_len)
     return [(float(a), float(b)) for a, b in piano], [(float(a), float(b)) for a, b in orchestra]
 
 

@@ -27,6 +27,8 @@ import io as _io
 
 import numpy as np
 
+from ._arrays import runs
+
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
            "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
            "uneven_ends", "features", "chroma", "align", "path_to_time_map",
@@ -87,8 +89,7 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
     ratio = _local_ratio(time_map, t, window_s)
     found = []
     for kind, flagged in (("skip", ratio < 1 / max_ratio), ("repeat", ratio > max_ratio)):
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], flagged.astype(int), [0]])))
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in runs(flagged):
             ref = [float(t[a]), float(t[b - 1] + window_s)]
             perf = [float(x) for x in map_times(time_map, ref)]
             if (ref[1] - ref[0] if kind == "skip" else perf[1] - perf[0]) >= min_s:
@@ -223,8 +224,7 @@ def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_ri
     onsets = np.flatnonzero((np.diff(dlnco.sum(axis=0)) > onset_rise)
                             & ((rise > level_rise_db) | (np.roll(rise, -1) > level_rise_db))) + 1
     timed = np.zeros(len(active), dtype=bool)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(int), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in runs(active):
         inside = onsets[(onsets >= start) & (onsets < stop)]
         if len(inside):
             timed[inside[0]: inside[-1] + 1] = True
