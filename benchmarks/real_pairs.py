@@ -34,9 +34,8 @@ def beethoven():
     folder = SHARED / "libtsm_beethoven"
     orchestra, _ = io.load_audio(folder / "BeethovenOrchestra.wav", sr=SR)
     piano, _ = io.load_audio(folder / "BeethovenPiano.wav", sr=SR)
-    mat = loadmat(folder / "BeethovenAnchorpoints.mat")
-    anchors = next(v for k, v in mat.items() if not k.startswith("__"))
-    return orchestra, piano, (np.asarray(anchors, dtype=float) - 1) / 22050  # 1-based samples at 22.05 kHz
+    anchors = loadmat(folder / "BeethovenAnchorpoints.mat")["anchorpoints"]
+    return orchestra, piano, (anchors - 1) / 22050  # 1-based samples at 22.05 kHz
 
 
 def schubert():
