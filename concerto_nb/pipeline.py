@@ -110,13 +110,11 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                    f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
             if not accept_low_confidence:
                 raise LowConfidenceError(msg + " (use --accept-low-confidence to mix anyway)")
-            warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
         elif low_share > sync.MAX_LOW_CONFIDENCE_SHARE or implausible > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE:
             msg = (f"{low_share:.0%} of the seconds match poorly and {implausible:.0%} of the piece would need a "
                    "tempo change beyond 3x: the pianist may play only part of the piece, or skip or repeat "
                    "passages; check time_map.csv")
-            warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
         ends = sync.uneven_ends(time_map, details["played_s"])
         for end in ends:
@@ -129,7 +127,6 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                 msg += f"squeezed: leave about {needed:.0f} s there (count the {part} through)"
             else:
                 msg += f"{have / max(needed, 0.1):.1f}x slower: trim the silence there to about {needed:.0f} s"
-            warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
         jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"])
         for jump in jumps:
@@ -139,8 +136,9 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
                    f"the pianist seems to repeat a passage: {p0:.1f}-{p1:.1f} s of their recording match "
                    f"only {r0:.1f}-{r1:.1f} s of the concerto")
             msg += "; the orchestra is squeezed or held there"
-            warnings.warn(msg, stacklevel=2)
             report_warnings.append(msg)
+        for msg in report_warnings:
+            warnings.warn(msg, stacklevel=2)
         del ref, mixture
         orchestra_est = io.resample(orchestra_est, sr_c, sr)
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
