@@ -73,8 +73,6 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
     >>> tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 1.5]])).shape
     (33075,)
     """
-    from tqdm.auto import tqdm
-
     if method not in METHODS:
         raise ValueError(f"unknown TSM method {method!r}; choose from {METHODS}")
     time_map = np.asarray(time_map, dtype=float)
@@ -85,11 +83,19 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
     n_out = int(round(time_map[-1, 1] * sr))
     if method == "rubberband":
         out = _warp_rubberband(y2, sr, time_map, n_out)
-        return out if y.ndim == 2 else out[0]
-    if ref_end <= 1.5 * chunk_s:
+    elif ref_end <= 1.5 * chunk_s:
         out = _warp_whole(y2, sr, time_map, method, n_out)
-        return out if y.ndim == 2 else out[0]
+    else:
+        out = _warp_chunks(y2, sr, time_map, method, n_out, chunk_s, progress)
+    return out if y.ndim == 2 else out[0]
 
+
+def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int, chunk_s: float,
+                 progress: bool) -> np.ndarray:
+    """:func:`_warp_whole` on chunks of ``chunk_s`` s with 1 s of context, cross-faded 50 ms at the cuts."""
+    from tqdm.auto import tqdm
+
+    ref_end = y2.shape[1] / sr
     margin, fade = 1.0, int(0.05 * sr)
     cuts = np.concatenate([[0.0], np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s), [ref_end]])
     to_perf = lambda t: float(map_times(time_map, t))  # noqa: E731
@@ -111,7 +117,7 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
         if i < len(cuts) - 2:
             weight *= np.clip(((to_perf(b) * sr + fade / 2) - idx) / fade, 0, 1)
         out[:, start: start + seg.shape[1]] += seg * weight
-    return out if y.ndim == 2 else out[0]
+    return out
 
 
 def _warp_whole(y: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int) -> np.ndarray:
@@ -129,9 +135,7 @@ def _warp_whole(y: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out
         out = libtsm.wsola_tsm(x, anchors, tol=0)
     else:
         out = libtsm.pv_tsm(x, anchors, Fs=sr)
-    out = np.asarray(out).reshape(len(out), -1)
-    out = out[:n_out] if len(out) >= n_out else np.pad(out, [(0, n_out - len(out)), (0, 0)])
-    return out.T.astype(np.float32)
+    return _exact_length(np.asarray(out).reshape(len(out), -1), n_out)
 
 
 def _warp_rubberband(y: np.ndarray, sr: int, time_map: np.ndarray, n_out: int) -> np.ndarray:
@@ -158,5 +162,10 @@ def _warp_rubberband(y: np.ndarray, sr: int, time_map: np.ndarray, n_out: int) -
         if done.returncode != 0:
             raise RuntimeError(f"rubberband failed: {done.stderr.strip()[-500:]}")
         out, _ = sf.read(dst, dtype="float32", always_2d=True)
+    return _exact_length(out, n_out)
+
+
+def _exact_length(out: np.ndarray, n_out: int) -> np.ndarray:
+    """``(samples, channels)`` from a TSM tool, cut or zero-padded to ``n_out``, as ``(channels, n_out)`` float32."""
     out = out[:n_out] if len(out) >= n_out else np.pad(out, [(0, n_out - len(out)), (0, 0)])
-    return out.T
+    return out.T.astype(np.float32)
