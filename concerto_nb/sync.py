@@ -346,9 +346,9 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
     if len(good) == 0:
         return time_map
     shift = median_filter(np.interp(np.arange(len(found)), good, found[good]), median_of, mode="nearest")
-    refined = np.vstack([time_map[:1], anchors + np.stack([np.zeros(len(shift)), shift], axis=1), time_map[-1:]])
-    inside = (refined[1:-1, 1] > 0) & (refined[1:-1, 1] < time_map[-1, 1])
-    return _strictly_increasing(np.vstack([refined[:1], refined[1:-1][inside], refined[-1:]]))
+    moved = anchors + np.column_stack([np.zeros(len(shift)), shift])
+    moved = moved[(moved[:, 1] > 0) & (moved[:, 1] < time_map[-1, 1])]
+    return _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
 
 
 def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.ndarray:
