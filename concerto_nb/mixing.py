@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loudness_db", "mix"]
+__all__ = ["loudness_db", "pan", "mix"]
 
 
 def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -40.0) -> float:
@@ -29,6 +29,29 @@ def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -
         return -120.0
     gated = power[power > power.max() * 10 ** (gate_db / 10)]
     return float(10 * np.log10(np.mean(gated) + 1e-12))
+
+
+def pan(y: np.ndarray, position: float) -> np.ndarray:
+    """A mono signal placed between two loudspeakers (constant-power panning).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+    position : float
+        -1 = left, 0 = centre, 1 = right.
+
+    Returns
+    -------
+    np.ndarray [shape=(2, n)], with the same total power as ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pan(np.ones(2), 0.0).round(3).tolist()
+    [[0.707, 0.707], [0.707, 0.707]]
+    """
+    angle = (np.clip(position, -1.0, 1.0) + 1.0) * np.pi / 4
+    return np.stack([np.cos(angle) * y, np.sin(angle) * y]).astype(np.asarray(y).dtype)
 
 
 def _as_channels(y: np.ndarray, channels: int) -> np.ndarray:

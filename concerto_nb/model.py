@@ -3,17 +3,20 @@
 Shape of the computation (after Open-Unmix, much smaller):
 
     |X| (frames x 1025 bins, 22.05 kHz, 93 ms window, 23 ms hop)
-      -> log(1 + |X|) compressed to 96 mel bands        (the frequency axis shrinks 10x)
-      -> per-band affine normalisation -> Linear 96->192 -> tanh
-      -> 2-layer bidirectional GRU (96 per direction)    (context: the whole excerpt)
-      -> [GRU out, Linear out] -> Linear 384->1025 -> sigmoid = piano mask M
+      -> log of 128 mel-band energies                    (the frequency axis shrinks 8x)
+      -> per-band affine normalisation -> Linear 128->256 -> tanh
+      -> 2-layer bidirectional GRU (128 per direction)   (context: the whole excerpt)
+      -> [GRU out, Linear out] -> Linear 512->1025
+      -> + per-bin weights x (bin's log level above its band, its rise, its fall)
+      -> sigmoid = piano mask M
     orchestra mask = 1 - M, so the two estimates always add up to the mixture.
 
-About 0.8 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~1.6 MB) and
+About 1.2 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~2.3 MB) and
 ``concerto-nb train`` reproduces them from the licensed data in ``../shared/data``.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,21 @@ def _mel_basis(n_bands: int) -> np.ndarray:
     return (fb / np.maximum(fb.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
+LOG_FLOOR = 1e-3
+
+
+def _bin_features(torch, mag, mel, weights):
+    """Per-bin evidence the 128 bands blur: how far a bin stands out of its band (a partial of a
+    note or the noise between partials) and how fast it is rising or falling (piano notes start
+    sharply and decay; held orchestral tones do not), each with one learnt weight per bin."""
+    logmag = torch.log(mag + LOG_FLOOR)
+    band = torch.log(mag @ mel.T + LOG_FLOOR) @ (mel / mel.sum(dim=0, keepdim=True).clamp_min(1e-9))
+    peak = logmag - band
+    rise = torch.diff(logmag, dim=-2, prepend=logmag[..., :1, :])
+    fall = torch.diff(logmag, dim=-2, append=logmag[..., -1:, :])
+    return weights[0] * peak + weights[1] * rise + weights[2] * fall
+
+
 _CLASS = []
 
 
@@ -52,22 +70,31 @@ def _build():
     class MaskNet(nn.Module):
         """Piano mask from a mixture magnitude spectrogram ``(batch, frames, 1025)``."""
 
-        def __init__(self, n_bands: int = 96, hidden: int = 96):
+        def __init__(self, n_bands: int = 128, hidden: int = 128, log_input: int = 1, bin_features: int = 1):
             super().__init__()
-            self.config = {"n_bands": n_bands, "hidden": hidden}
+            self.config = {"n_bands": n_bands, "hidden": hidden, "log_input": log_input, "bin_features": bin_features}
             self.register_buffer("mel", torch.from_numpy(_mel_basis(n_bands)))
-            self.in_shift = nn.Parameter(torch.zeros(n_bands))
-            self.in_scale = nn.Parameter(torch.ones(n_bands))
+            self.in_shift = nn.Parameter(torch.full((n_bands,), 3.0 if log_input else 0.0))
+            self.in_scale = nn.Parameter(torch.full((n_bands,), 0.3 if log_input else 1.0))
             self.fc_in = nn.Linear(n_bands, 2 * hidden)
             self.rnn = nn.GRU(2 * hidden, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
             self.fc_out = nn.Linear(4 * hidden, N_BINS)
+            if bin_features:
+                self.bin_weights = nn.Parameter(torch.zeros(3, N_BINS))
 
         def forward(self, mag):
-            x = torch.log1p(mag) @ self.mel.T
+            if self.config["log_input"]:
+                # log of the band energies: the same features at any recording level
+                x = torch.log(mag @ self.mel.T + LOG_FLOOR)
+            else:
+                x = torch.log1p(mag) @ self.mel.T
             x = (x + self.in_shift) * self.in_scale
             h = torch.tanh(self.fc_in(x))
             r, _ = self.rnn(h)
-            return torch.sigmoid(self.fc_out(torch.cat([r, h], dim=-1)))
+            logit = self.fc_out(torch.cat([r, h], dim=-1))
+            if self.config["bin_features"]:
+                logit = logit + _bin_features(torch, mag, self.mel, self.bin_weights)
+            return torch.sigmoid(logit)
 
     _CLASS.append(MaskNet)
     return MaskNet
@@ -99,6 +126,8 @@ def load_model(path=None):
             raise FileNotFoundError(f"{path}: no separation weights; run `concerto-nb train` to make them")
         state = torch.load(path, map_location="cpu", weights_only=True)
         config = {k: int(v) for k, v in state.pop("_config").items()}
+        config.setdefault("log_input", 0)  # weights from before 0.4.0
+        config.setdefault("bin_features", 0)
         model = _build()(**config)
         model.load_state_dict({k: v.float() for k, v in state.items()})
         _CACHE[key] = model.eval()
@@ -116,13 +145,29 @@ def save_model(model, path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one thread inside the block (the setting is restored after it).
+
+    The GRU's many small steps gain nothing from a second thread and lose 4x when another
+    process holds a core (the 75 s demo's mask: 0.31 s on one thread, 1.23 s on two).
+    """
+    torch = _torch()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_frames: int = 130) -> np.ndarray:
     """Piano mask for a magnitude spectrogram ``(1025, frames)``, in chunks of ~60 s with ~3 s context."""
     torch = _torch()
     model = model or load_model()
     n = mag.shape[1]
     out = np.empty_like(mag, dtype=np.float32)
-    with torch.inference_mode():
+    with one_thread(), torch.inference_mode():
         for a in range(0, n, chunk_frames):
             b = min(n, a + chunk_frames)
             lo, hi = max(0, a - context_frames), min(n, b + context_frames)

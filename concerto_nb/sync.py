@@ -70,7 +70,8 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
     local tempo ratio :math:`\\Delta\\tau / \\Delta t` over ``window_s`` falls below ``1 / max_ratio``.
     A repeat is the reverse: performance time spent at (almost) one instant of the reference,
     ratio above ``max_ratio``. Runs shorter than ``min_s`` (of reference for a skip, of
-    performance for a repeat) are ignored. With ``played_s`` (``details["played_s"]`` of
+    performance for a repeat) are ignored; runs of one kind less than ``min_s`` apart are one
+    passage. With ``played_s`` (``details["played_s"]`` of
     :func:`align`) only the part between the pianist's first and last note is looked at:
     the two ends are :func:`uneven_ends`' business.
 
@@ -89,7 +90,14 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
     ratio = _local_ratio(time_map, t, window_s)
     found = []
     for kind, flagged in (("skip", ratio < 1 / max_ratio), ("repeat", ratio > max_ratio)):
+        merged = []
         for a, b in runs(flagged):
+            # DTW finds a few spurious matches inside a skip: a gap shorter than min_s does not split it
+            if merged and (a - merged[-1][1] + 1) * step - window_s < min_s:  # gap between the passages
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        for a, b in merged:
             ref = [float(t[a]), float(t[b - 1] + window_s)]
             perf = [float(x) for x in map_times(time_map, ref)]
             if (ref[1] - ref[0] if kind == "skip" else perf[1] - perf[0]) >= min_s:

@@ -4,14 +4,19 @@ Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test p
 
 - exact piano and orchestra stems rendered from the Mutopia MIDI of Beethoven's Piano Concerto
   No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with two soundfonts
-  (FluidR3_GM and TimGM6mb; MuseScore General stays out for evaluation);
-- real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD).
+  (FluidR3_GM and TimGM6mb; MuseScore General stays out for evaluation), minus the
+  :data:`HELD_OUT` windows (evaluation excerpts: other notes than any training example);
+- real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD),
+  minus one piano recording and the Brahms clip's last 15 s (:data:`HELD_OUT_PIANO`,
+  :data:`HELD_OUT_ORCHESTRA_FROM_S`).
 
 A training example is a random 6 s piano excerpt and a random 6 s orchestra excerpt (from
 different places and pieces), each with a random gain (+-9 dB), often one shared room
 (impulse responses "Arthur Sykes Rymer Auditorium" and "St. Margaret's Church"; the demo's rooms
-stay out), a random spectral tilt, and sometimes one source silent (solo and tutti passages).
-The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes.
+stay out), a random spectral tilt, sometimes one source silent (solo and tutti passages), and a
+random level (peak 0.03 to 1: a recording can be quiet or normalised).
+The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes,
+relative to the mixture's mean magnitude (so quiet and loud examples count the same).
 
 ``concerto-nb train`` runs :func:`train`: fixed seed, progress bar, a checkpoint every 50 steps
 that a rerun resumes from.
@@ -26,7 +31,8 @@ import numpy as np
 
 from . import io, model as masknet, render
 
-__all__ = ["TRAIN_PIECES", "render_training_stems", "RandomMixes", "training_step", "train"]
+__all__ = ["TRAIN_PIECES", "HELD_OUT", "render_training_stems", "RandomMixes", "training_step", "train",
+           "loss_curve_path"]
 
 TRAIN_PIECES = [
     "Beethoven_Op37_mvt1_Allegro_con_brio.mid",
@@ -35,11 +41,21 @@ TRAIN_PIECES = [
     "Bach_BWV1055_mov3-allegro-manontanto.mid",
 ]
 TRAIN_SOUNDFONTS = ["fluidr3", "timgm6mb"]
-REAL_PIANO = ["bach_aria_goldberg.ogg", "bach_bwv1008_laboratorio.ogg", "bach_bwv846_soglia.ogg",
-              "bach_contrapunctus_observatory.ogg"]
+REAL_PIANO = ["bach_aria_goldberg.ogg", "bach_bwv1008_laboratorio.ogg", "bach_contrapunctus_observatory.ogg"]
 REAL_ORCHESTRA = ["Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"]
 TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
 SEGMENT_S = 6.0
+DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
+# (start_s, end_s) of each rendered piece that training never sees: benchmarks/separation.py
+# renders them with the held-out soundfont (both piano and orchestra play throughout)
+HELD_OUT = {
+    "Beethoven_Op37_mvt1_Allegro_con_brio.mid": (450.0, 540.0),
+    "Bach_BWV1055_mov1-allegro.mid": (160.0, 235.0),
+}
+HELD_OUT_MARGIN_S = 5.0  # reverb tails and the network's context stay out too
+# real recordings kept out of training: one piano recording and the end of the orchestra clip
+HELD_OUT_PIANO = "bach_bwv846_soglia.ogg"
+HELD_OUT_ORCHESTRA_FROM_S = 30.0
 
 
 def _load_midi(path):
@@ -78,22 +94,32 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict
             np.savez(tmp, piano=p[:n], orchestra=o[:n])
             tmp.rename(cached)
         with np.load(cached) as z:
-            stems["piano"].append(z["piano"])
-            stems["orchestra"].append(z["orchestra"])
+            for kind in stems:
+                stems[kind].extend(_without_held_out(z[kind], HELD_OUT.get(piece), HELD_OUT_MARGIN_S))
     for name in REAL_PIANO:
         stems["piano"].append(io.load_audio(shared_data / "ishizaka_cc0" / name, sr=masknet.SR)[0])
     for name in REAL_ORCHESTRA:
-        stems["orchestra"].append(io.load_audio(shared_data / "librosa_brahms" / name, sr=masknet.SR)[0])
+        y = io.load_audio(shared_data / "librosa_brahms" / name, sr=masknet.SR)[0]
+        stems["orchestra"].append(y[: int((HELD_OUT_ORCHESTRA_FROM_S - HELD_OUT_MARGIN_S) * masknet.SR)])
     return stems
+
+
+def _without_held_out(y, window, margin_s):
+    """The parts of a stem before and after a held-out ``(start_s, end_s)`` window (and its margin)."""
+    if window is None:
+        return [y]
+    a, b = int((window[0] - margin_s) * masknet.SR), int((window[1] + margin_s) * masknet.SR)
+    return [part for part in (y[:a], y[b:]) if len(part)]
 
 
 class RandomMixes:
     """Endless random piano + orchestra mixes (waveforms), reproducible from a seed."""
 
-    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S):
+    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0)):
         self.stems, self.rooms = stems, rooms
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
+        self.peak_range = peak_range
 
     def _excerpt(self, sources):
         rng = self.rng
@@ -127,7 +153,8 @@ class RandomMixes:
             ir = self.rooms[rng.integers(len(self.rooms))]
             wet = rng.uniform(0.1, 0.5)
             piano, orch = render.apply_room(piano, ir, wet), render.apply_room(orch, ir, wet)
-        scale = rng.uniform(0.05, 0.3) / (np.max(np.abs(piano + orch)) + 1e-9)
+        lo, hi = np.log10(self.peak_range)
+        scale = 10 ** rng.uniform(lo, hi) / (np.max(np.abs(piano + orch)) + 1e-9)
         return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
 
     def batch(self, size):
@@ -150,7 +177,9 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
     piano, orch = mixes.batch(batch_size)
     P, O, M = _magnitudes(torch, piano), _magnitudes(torch, orch), _magnitudes(torch, piano + orch)
     mask = net(M)
-    loss = (mask * M - P).abs().mean() + ((1 - mask) * M - O).abs().mean()
+    # each example weighs the same whatever its level (the mixes range over 30 dB)
+    level = M.mean(dim=(1, 2)).clamp_min(1e-6)
+    loss = (((mask * M - P).abs().mean(dim=(1, 2)) + ((1 - mask) * M - O).abs().mean(dim=(1, 2))) / level).mean()
     opt.zero_grad()
     loss.backward()
     if clip_norm is not None:
@@ -159,7 +188,7 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
     return loss.item()
 
 
-def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
+def train(shared_data, out_path=None, steps: int = 6000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
@@ -172,7 +201,7 @@ def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, l
         Where the final float16 weights go (default: the shipped ``concerto_nb/weights/masknet.pt``).
     steps, batch_size, lr, seed : training schedule; the same seed gives the same weights.
     cache_dir : path, optional
-        Rendered stems are kept here (default ``data/cache``).
+        Rendered stems are kept here (default :data:`DEFAULT_CACHE`, ``data/cache``).
     checkpoint : path, optional
         Saved every ``log_every`` steps; if it exists, training resumes from it.
     threads : int
@@ -184,7 +213,8 @@ def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, l
 
     Returns
     -------
-    dict with the loss history and the wall time.
+    dict with the loss history and the wall time. The loss per step is also written beside the
+    weights (:func:`loss_curve_path`).
     """
     import torch
     from tqdm.auto import tqdm
@@ -193,8 +223,7 @@ def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, l
     # the GRU's many small steps run ~10x faster on one thread than two fighting over 2 cores
     torch.set_num_threads(threads)
     shared_data = Path(shared_data)
-    root = Path(__file__).resolve().parent.parent
-    cache_dir = Path(cache_dir or root / "data" / "cache")
+    cache_dir = Path(cache_dir or DEFAULT_CACHE)
     checkpoint = Path(checkpoint or cache_dir / "masknet_checkpoint.pt")
     out_path = Path(out_path or masknet.WEIGHTS)
 
@@ -205,8 +234,12 @@ def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, l
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
     mixes = RandomMixes(stems, rooms, seed=seed)
+    run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, **net.config}
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if state.get("run", run) != run or state["model"].keys() != net.state_dict().keys():
+            raise ValueError(f"{checkpoint} is the checkpoint of another training run ({state.get('run', 'older')}, "
+                             f"this one: {run}); delete it or give another checkpoint path")
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -222,9 +255,17 @@ def train(shared_data, out_path=None, steps: int = 1500, batch_size: int = 12, l
         if (step + 1) % log_every == 0 or step + 1 == end:
             tmp = checkpoint.with_suffix(".tmp")
             torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "history": history, "step": step + 1}, tmp)
+                        "history": history, "step": step + 1, "run": run}, tmp)
             tmp.replace(checkpoint)
     net.eval()
     masknet.save_model(net, out_path)
     masknet._CACHE.clear()
+    # the loss curve travels with the weights (notebook 01 plots the shipped one)
+    np.savetxt(loss_curve_path(out_path), np.c_[np.arange(1, len(history) + 1), history], fmt=["%d", "%.5f"],
+               delimiter=",", header="step,loss", comments="")
     return {"history": history, "seconds": time.perf_counter() - t0, "weights": str(out_path)}
+
+
+def loss_curve_path(weights) -> Path:
+    """Where :func:`train` writes the loss per step of the weights at ``weights`` (CSV ``step,loss``)."""
+    return Path(weights).with_suffix(".loss.csv")

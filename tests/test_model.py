@@ -73,9 +73,49 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
     net, info = adaptation.adapt(mix, sync.SYNC_SR, max_steps=3, batch_size=2)
     assert info["steps"] == 3 and len(info["history"]) == 3
     assert net is not model.load_model()  # a copy: the shipped network is untouched
+    shipped = dict(model.load_model().named_parameters())
+    assert not torch.equal(dict(net.named_parameters())["rnn.weight_hh_l0"], shipped["rnn.weight_hh_l0"])
+    head, _ = adaptation.adapt(mix, sync.SYNC_SR, max_steps=2, batch_size=2, layers="head")
+    changed = {n for n, p in head.named_parameters() if not torch.equal(p, shipped[n])}
+    assert changed and all(n.startswith(adaptation.HEAD) for n in changed)  # the recurrent core untouched
     tutti = demo22["orchestra"][: 10 * sync.SYNC_SR]
     import pytest
 
     with pytest.warns(UserWarning, match="no piano-only passage"):
         same, info = adaptation.adapt(tutti, sync.SYNC_SR, max_steps=3)
     assert same is model.load_model() and "skipped" in info
+
+
+def test_training_never_sees_the_held_out_excerpts():
+    sr = model.SR
+    ramp = np.arange(600 * sr, dtype=np.float64)
+    parts = train._without_held_out(ramp, (450.0, 540.0), train.HELD_OUT_MARGIN_S)
+    kept = np.concatenate(parts)
+    assert len(parts) == 2 and kept.min() == 0 and kept.max() == ramp[-1]
+    held = (kept >= (450 - train.HELD_OUT_MARGIN_S) * sr) & (kept < (540 + train.HELD_OUT_MARGIN_S) * sr)
+    assert not held.any() and len(kept) == len(ramp) - 100 * sr
+    assert train.HELD_OUT_PIANO not in train.REAL_PIANO
+    stems = train.render_training_stems(SHARED, train.DEFAULT_CACHE, progress=False)
+    expected = 0  # every rendered sample minus the held-out windows and their margins
+    for piece in train.TRAIN_PIECES:
+        for sf in train.TRAIN_SOUNDFONTS:
+            with np.load(train.DEFAULT_CACHE / f"{piece[:-4]}.{sf}.npz") as z:
+                n = len(z["orchestra"])
+            expected += n
+            if piece in train.HELD_OUT:
+                a, b = train.HELD_OUT[piece]
+                m = train.HELD_OUT_MARGIN_S
+                expected -= min(n, int((b + m) * sr)) - int((a - m) * sr)
+    assert sum(len(y) for y in stems["orchestra"][:-1]) == expected
+    # the real orchestra clip stops before its held-out end (and its margin)
+    assert len(stems["orchestra"][-1]) <= (train.HELD_OUT_ORCHESTRA_FROM_S - train.HELD_OUT_MARGIN_S) * sr
+
+
+def test_a_checkpoint_of_another_run_is_refused_not_mixed_in(tmp_path):
+    kwargs = dict(batch_size=2, seed=3, progress=False, log_every=1, checkpoint=tmp_path / "ck.pt")
+    train.train(SHARED, out_path=tmp_path / "a.pt", steps=4, stop_after=1, **kwargs)
+    import pytest
+
+    with pytest.raises(ValueError, match="another training run"):
+        train.train(SHARED, out_path=tmp_path / "b.pt", steps=8, **kwargs)
+    assert not (tmp_path / "b.pt").exists()
