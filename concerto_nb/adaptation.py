@@ -87,10 +87,9 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
         The passages; found with :func:`find_solo_passages` when not given.
     max_seconds, max_steps : bounds on the fine-tuning time.
     layers : {"all", "head"}
-        Fine-tune every weight (default), or only the output layer and the per-bin weights (the
-        recurrent core stays as trained; each step costs a third, but on held-out excerpts it
-        gained 0-0.2 dB where fine-tuning everything gained 0.6-0.8 dB: ``benchmarks/separation.py``
-        measures the default).
+        Fine-tune every weight (default, what ``benchmarks/separation.py`` measures), or only the
+        output layer and the per-bin weights (the recurrent core stays as trained and each step
+        costs about half; in our trials it gained less than fine-tuning everything).
     batch_size, lr, seed : fine-tuning schedule; the same seed gives the same result.
     progress : bool
         Show a progress bar.

@@ -11,7 +11,7 @@ Shape of the computation (after Open-Unmix, much smaller):
       -> sigmoid = piano mask M
     orchestra mask = 1 - M, so the two estimates always add up to the mixture.
 
-About 1.2 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~2.3 MB) and
+About 1.2 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~2.5 MB) and
 ``concerto-nb train`` reproduces them from the licensed data in ``../shared/data``.
 """
 from __future__ import annotations
@@ -149,8 +149,8 @@ def save_model(model, path) -> Path:
 def one_thread():
     """Run torch on one thread inside the block (the setting is restored after it).
 
-    The GRU's many small steps gain nothing from a second thread and lose 4x when another
-    process holds a core (the 75 s demo's mask: 0.31 s on one thread, 1.23 s on two).
+    The GRU's many small steps are a poor fit for two threads: when another process holds a
+    core, two threads take 4x as long as one (the 75 s demo's mask: 1.23 s vs 0.31 s).
     """
     torch = _torch()
     threads = torch.get_num_threads()
