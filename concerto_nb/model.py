@@ -150,7 +150,7 @@ def one_thread():
     """Run torch on one thread inside the block (the setting is restored after it).
 
     The GRU's many small steps are a poor fit for two threads: when another process holds a
-    core, two threads take 4x as long as one (the 75 s demo's mask: 1.23 s vs 0.31 s).
+    core, two threads take several times as long as one.
     """
     torch = _torch()
     threads = torch.get_num_threads()
