@@ -129,7 +129,7 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
         param.requires_grad = layers == "all" or name.startswith(HEAD)
     opt = torch.optim.Adam([p for p in adapted.parameters() if p.requires_grad], lr=lr)
     t0 = time.perf_counter()
-    with masknet.one_thread():
+    with masknet.torch_threads(1):
         for step in tqdm(range(max_steps), desc="adapt", disable=not progress, leave=False):
             if time.perf_counter() - t0 > max_seconds:
                 break

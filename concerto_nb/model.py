@@ -146,15 +146,15 @@ def save_model(model, path) -> Path:
 
 
 @contextlib.contextmanager
-def one_thread():
-    """Run torch on one thread inside the block (the setting is restored after it).
+def torch_threads(n: int = 1):
+    """Run torch on ``n`` threads inside the block (the setting is restored after it).
 
     The GRU's many small steps are a poor fit for two threads: when another process holds a
     core, two threads take several times as long as one.
     """
     torch = _torch()
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
@@ -167,7 +167,7 @@ def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_fr
     model = model or load_model()
     n = mag.shape[1]
     out = np.empty_like(mag, dtype=np.float32)
-    with one_thread(), torch.inference_mode():
+    with torch_threads(1), torch.inference_mode():
         for a in range(0, n, chunk_frames):
             b = min(n, a + chunk_frames)
             lo, hi = max(0, a - context_frames), min(n, b + context_frames)
