@@ -71,7 +71,7 @@ def heldout_excerpts(quick=False):
 
 METHODS = {
     "mixture": lambda mix, p, o: (mix, mix),
-    "oracle IRM": lambda mix, p, o: _per_channel(evaluation.oracle_irm, p, o),
+    "oracle IRM": lambda mix, p, o: evaluation.oracle_irm(p, o),
     "HPSS": lambda mix, p, o: separation.separate(mix, SR, method="hpss"),
     "net, soft mask": lambda mix, p, o: separation.separate(mix, SR),
     "net, Wiener gain": lambda mix, p, o: separation.separate(mix, SR, reconstruction="wiener"),
@@ -79,13 +79,6 @@ METHODS = {
     "net, smoothed mask": lambda mix, p, o: separation.separate(mix, SR, smooth=(3, 3)),
     "net + TTA": lambda mix, p, o: separation.separate(mix, SR, adapt=True),
 }
-
-
-def _per_channel(fn, p, o):
-    if p.ndim == 1:
-        return fn(p, o)
-    pairs = [fn(pc, oc) for pc, oc in zip(p, o)]
-    return np.stack([a for a, _ in pairs]), np.stack([b for _, b in pairs])
 
 
 def main():

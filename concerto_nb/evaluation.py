@@ -77,14 +77,17 @@ def bss_eval(references, estimates, sr: int, window_s: float = 1.0) -> dict:
 
 
 def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop: int = 512):
-    """Separate ``piano + orchestra`` with the ideal ratio mask ``|P|^2 / (|P|^2 + |O|^2)`` and mixture phase."""
+    """Separate ``piano + orchestra`` with the ideal ratio mask ``|P|^2 / (|P|^2 + |O|^2)`` and mixture phase.
+
+    The stems are ``(n,)`` or ``(channels, n)``; each channel gets its own mask.
+    """
     import librosa
 
     P = librosa.stft(piano, n_fft=n_fft, hop_length=hop)
     O = librosa.stft(orchestra, n_fft=n_fft, hop_length=hop)
     mask = np.abs(P) ** 2 / np.maximum(np.abs(P) ** 2 + np.abs(O) ** 2, 1e-12)
     X = P + O
-    n = len(piano)
+    n = piano.shape[-1]
     return (librosa.istft(mask * X, hop_length=hop, n_fft=n_fft, length=n),
             librosa.istft((1 - mask) * X, hop_length=hop, n_fft=n_fft, length=n))
 

@@ -46,12 +46,13 @@ def _mel_basis(n_bands: int) -> np.ndarray:
 LOG_FLOOR = 1e-3
 
 
-def _bin_features(torch, mag, mel, weights):
+def _bin_features(torch, mag, log_bands, mel, weights):
     """Per-bin evidence the 128 bands blur: how far a bin stands out of its band (a partial of a
     note or the noise between partials) and how fast it is rising or falling (piano notes start
-    sharply and decay; held orchestral tones do not), each with one learnt weight per bin."""
+    sharply and decay; held orchestral tones do not), each with one learnt weight per bin.
+    ``log_bands`` = log(mag @ mel.T + LOG_FLOOR), shared with the network's input."""
     logmag = torch.log(mag + LOG_FLOOR)
-    band = torch.log(mag @ mel.T + LOG_FLOOR) @ (mel / mel.sum(dim=0, keepdim=True).clamp_min(1e-9))
+    band = log_bands @ (mel / mel.sum(dim=0, keepdim=True).clamp_min(1e-9))
     peak = logmag - band
     rise = torch.diff(logmag, dim=-2, prepend=logmag[..., :1, :])
     fall = torch.diff(logmag, dim=-2, append=logmag[..., -1:, :])
@@ -83,17 +84,17 @@ def _build():
                 self.bin_weights = nn.Parameter(torch.zeros(3, N_BINS))
 
         def forward(self, mag):
-            if self.config["log_input"]:
+            log_bands = None
+            if self.config["log_input"] or self.config["bin_features"]:
                 # log of the band energies: the same features at any recording level
-                x = torch.log(mag @ self.mel.T + LOG_FLOOR)
-            else:
-                x = torch.log1p(mag) @ self.mel.T
+                log_bands = torch.log(mag @ self.mel.T + LOG_FLOOR)
+            x = log_bands if self.config["log_input"] else torch.log1p(mag) @ self.mel.T
             x = (x + self.in_shift) * self.in_scale
             h = torch.tanh(self.fc_in(x))
             r, _ = self.rnn(h)
             logit = self.fc_out(torch.cat([r, h], dim=-1))
             if self.config["bin_features"]:
-                logit = logit + _bin_features(torch, mag, self.mel, self.bin_weights)
+                logit = logit + _bin_features(torch, mag, log_bands, self.mel, self.bin_weights)
             return torch.sigmoid(logit)
 
     _CLASS.append(MaskNet)
