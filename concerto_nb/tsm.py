@@ -7,9 +7,10 @@ harmonic and percussive parts, stretches the harmonic part with a phase vocoder
 (which keeps attacks sharp), and adds them. WSOLA, the plain phase vocoder and
 plain OLA (WSOLA without its search for the best-fitting segment) are there for comparison.
 ``"rubberband"`` hands the map to the Rubber Band library's command-line tool (R2 engine:
-a phase vocoder that keeps transients sharp), about 5x faster than HPS-TSM with the same
-onset lag on whole movements (``benchmarks/full_movements.py``); it needs the ``rubberband``
-program (Debian package ``rubberband-cli``).
+a phase vocoder that keeps transients sharp), faster still with the same onset lag on whole
+movements (``benchmarks/full_movements.py``); it needs the ``rubberband`` program (Debian package
+``rubberband-cli``). HPS-TSM here is libtsm's algorithm with its parameters and output, its frame
+loops compiled (``benchmarks/tsm_long.py``: about 4x faster than ``libtsm.hps_tsm``).
 
 The output is exactly as long as the performance: sample :math:`\\tau(t)\\,f_s` of
 the output plays what sample :math:`t\\,f_s` of the input played.
@@ -92,31 +93,42 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
 
 def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int, chunk_s: float,
                  progress: bool) -> np.ndarray:
-    """:func:`_warp_whole` on chunks of ``chunk_s`` s with 1 s of context, cross-faded 50 ms at the cuts."""
+    """:func:`_warp_whole` on chunks of ``chunk_s`` s with 1 s of context, cross-faded 50 ms at the cuts.
+
+    Two chunks are warped at a time, in threads: HPS-TSM's FFTs and compiled loops release the GIL.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
     ref_end = y2.shape[1] / sr
     margin, fade = 1.0, int(0.05 * sr)
     cuts = np.concatenate([[0.0], np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s), [ref_end]])
     to_perf = lambda t: float(map_times(time_map, t))  # noqa: E731
-    out = np.zeros((y2.shape[0], n_out), dtype=np.float32)
-    for i in tqdm(range(len(cuts) - 1), desc="warp", unit="chunk", disable=not progress, leave=False):
-        a, b = cuts[i], cuts[i + 1]
-        ra, rb = max(0.0, a - margin), min(ref_end, b + margin)
+
+    def one(i):
+        ra, rb = max(0.0, cuts[i] - margin), min(ref_end, cuts[i + 1] + margin)
         pa, pb = to_perf(ra), to_perf(rb)
         inner = time_map[(time_map[:, 0] > ra) & (time_map[:, 0] < rb)]
         local = np.vstack([[ra, pa], inner, [rb, pb]]) - [ra, pa]
         start = int(round(pa * sr))
-        seg = _warp_whole(y2[:, int(round(ra * sr)): int(round(rb * sr))], sr, local, method,
-                          min(int(round((pb - pa) * sr)), n_out - start))
-        # complementary linear ramps centred on the cut points, in performance samples
-        idx = np.arange(start, start + seg.shape[1])
-        weight = np.ones(len(idx), dtype=np.float32)
-        if i > 0:
-            weight *= np.clip((idx - (to_perf(a) * sr - fade / 2)) / fade, 0, 1)
-        if i < len(cuts) - 2:
-            weight *= np.clip(((to_perf(b) * sr + fade / 2) - idx) / fade, 0, 1)
-        out[:, start: start + seg.shape[1]] += seg * weight
+        return start, _warp_whole(y2[:, int(round(ra * sr)): int(round(rb * sr))], sr, local, method,
+                                  min(int(round((pb - pa) * sr)), n_out - start))
+
+    out = np.zeros((y2.shape[0], n_out), dtype=np.float32)
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        chunks = pool.map(one, range(len(cuts) - 1))
+        for i, (start, seg) in enumerate(tqdm(chunks, total=len(cuts) - 1, desc="warp", unit="chunk",
+                                               disable=not progress, leave=False)):
+            # complementary linear ramps centred on the cut points, in performance samples
+            idx = np.arange(start, start + seg.shape[1])
+            weight = np.ones(len(idx), dtype=np.float32)
+            if i > 0:
+                weight *= np.clip((idx - (to_perf(cuts[i]) * sr - fade / 2)) / fade, 0, 1)
+            if i < len(cuts) - 2:
+                weight *= np.clip(((to_perf(cuts[i + 1]) * sr + fade / 2) - idx) / fade, 0, 1)
+            out[:, start: start + seg.shape[1]] += seg * weight
     return out
 
 
@@ -128,7 +140,7 @@ def _warp_whole(y: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out
     anchors = anchors_from_time_map(time_map, sr, n_in, n_out)
     x = y.T.astype(np.float64)  # libtsm wants (samples, channels)
     if method == "hps":
-        out = libtsm.hps_tsm(x, anchors, Fs=sr)
+        out = _hps_tsm(y, anchors)
     elif method == "wsola":
         out = libtsm.wsola_tsm(x, anchors)
     elif method == "ola":
@@ -169,3 +181,94 @@ def _exact_length(out: np.ndarray, n_out: int) -> np.ndarray:
     """``(samples, channels)`` from a TSM tool, cut or zero-padded to ``n_out``, as ``(channels, n_out)`` float32."""
     out = out[:n_out] if len(out) >= n_out else np.pad(out, [(0, n_out - len(out)), (0, 0)])
     return out.T.astype(np.float32)
+
+
+# --- HPS-TSM: libtsm's hps_tsm (same parameters, same output to ~1e-11), vectorised and compiled ---
+# libtsm loops over frames in Python (10 min of 44.1 kHz stereo: 83 s, benchmarks/tsm_long.py). Here the
+# STFTs are batched, the median filters and the phase vocoder's frame loop are numba kernels
+# (`_tsm_kernels`; numba is here anyway for synctoolbox); tests/test_tsm.py checks against libtsm.
+
+def _sin_window(n: int, beta: int = 2) -> np.ndarray:
+    return np.sin(np.pi * np.arange(n) / n) ** beta
+
+
+def _windowed_frames(x: np.ndarray, starts: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """``(frames, len(window))``: ``x`` with ``len(window) // 2`` zeros in front, cut at ``starts``, windowed."""
+    n = len(window)
+    padded = np.zeros(max(int(starts.max()) + n, n // 2 + len(x)))
+    padded[n // 2: n // 2 + len(x)] = x
+    return np.lib.stride_tricks.sliding_window_view(padded, n)[starts] * window
+
+
+def _overlap_add(frames: np.ndarray, hop: int, window: np.ndarray, norm: np.ndarray, n_out: int) -> np.ndarray:
+    """Frames ``(M, L)`` times ``window``, added at ``hop``, divided by the added ``norm`` windows; the first
+    ``L // 2`` samples dropped (the analysis padding), ``n_out`` kept."""
+    m, n = frames.shape
+    r = n // hop
+    out, weight = np.zeros((m + r) * hop), np.zeros((m + r) * hop)
+    parts = (frames * window).reshape(m, r, hop)
+    for j in range(r):
+        out[j * hop: (j + m) * hop] += parts[:, j].reshape(-1)
+        weight[j * hop: (j + m) * hop] += np.tile(norm[j * hop: (j + 1) * hop], m)
+    weight[weight < 1e-3] = 1
+    return (out / weight)[n // 2: n // 2 + n_out]
+
+
+def _istft(spec: np.ndarray, hop: int, window: np.ndarray, n_out: int) -> np.ndarray:
+    import scipy.fft
+
+    return _overlap_add(scipy.fft.irfft(spec, n=len(window), axis=1, workers=2), hop, window, window ** 2, n_out)
+
+
+def _hps(x: np.ndarray, hop: int = 256, n_fft: int = 1024, median: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic and percussive parts of ``x`` (libtsm ``hps``: binary masks from median filters)."""
+    import scipy.fft
+
+    window = _sin_window(n_fft)
+    starts = np.arange((n_fft // 2 + len(x) + hop + 1) // hop + 1) * hop
+    spec = scipy.fft.rfft(_windowed_frames(x, starts, window), axis=1, workers=2)  # (frames, bins)
+    mag = np.abs(spec)
+    from ._tsm_kernels import median_filter
+
+    harmonic = median_filter(mag, median, 0) > median_filter(mag, median, 1)
+    return _istft(spec * harmonic, hop, window, len(x)), _istft(spec * ~harmonic, hop, window, len(x))
+
+
+def _analysis_starts(anchors: np.ndarray, syn_hop: int, n_win: int) -> np.ndarray:
+    """Where each synthesis frame reads the input: the anchors' piecewise-linear map, extrapolated."""
+    import scipy.interpolate
+
+    syn = np.arange(0, anchors[-1, 1] + 1 + n_win // 2, syn_hop)
+    inverse = scipy.interpolate.interp1d(anchors[:, 1], anchors[:, 0], kind="linear", fill_value="extrapolate")
+    return np.round(inverse(syn)).astype(int)
+
+
+def _pv_tsm(x: np.ndarray, anchors: np.ndarray, syn_hop: int = 512, n_fft: int = 2048) -> np.ndarray:
+    """Phase vocoder with identity phase locking (libtsm ``pv_tsm(..., phase_locking=True)``)."""
+    import scipy.fft
+
+    from ._tsm_kernels import locked_phase_shifts
+
+    window = _sin_window(n_fft)
+    starts = _analysis_starts(anchors, syn_hop, n_fft)
+    spec = scipy.fft.rfft(_windowed_frames(x, starts, window), axis=1, workers=2)
+    theta = locked_phase_shifts(np.abs(spec), np.angle(spec), np.diff(starts).astype(float), n_fft, syn_hop)
+    return _istft(np.exp(1j * theta) * spec, syn_hop, window, anchors[-1, 1] + 1)
+
+
+def _ola_tsm(x: np.ndarray, anchors: np.ndarray, syn_hop: int = 128, n_win: int = 256) -> np.ndarray:
+    """Overlap-add of short windows (libtsm ``wsola_tsm(..., tol=0)``)."""
+    window = _sin_window(n_win)
+    starts = _analysis_starts(anchors, syn_hop, n_win)
+    starts[-1] = starts[-2]  # libtsm's last frame reads the second-to-last analysis position
+    frames = _windowed_frames(x, starts, np.ones(n_win))
+    return _overlap_add(frames, syn_hop, window, window, anchors[-1, 1] + 1)
+
+
+def _hps_tsm(x: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """HPS-TSM of ``x`` ``(channels, n)`` along libtsm anchors; ``(samples, channels)`` like libtsm."""
+    out = []
+    for channel in np.atleast_2d(x).astype(np.float64):
+        harmonic, percussive = _hps(channel)
+        out.append(_pv_tsm(harmonic, anchors) + _ola_tsm(percussive, anchors))
+    return np.stack(out, axis=1)

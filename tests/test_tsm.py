@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from concerto_nb import data, tsm
+from concerto_nb import data, sync, tsm
 
 from conftest import best_lag_s
 
@@ -29,6 +29,21 @@ def test_warp_follows_the_time_map(demo22, method):
     # and it lines up with the real pianist recording (other soundfont, other room)
     lag, corr, _ = best_lag_s(demo22["pianist"], warped, sr)
     assert abs(lag) < 0.03 and corr > 0.5
+
+
+def test_hps_is_libtsm_hps_tsm(demo22):
+    """Our compiled HPS-TSM gives libtsm's output (same algorithm, same parameters) on a real stretch."""
+    import libtsm
+
+    sr = 22050
+    y = demo22["concerto"][: 12 * sr]
+    time_map = data.demo_time_map()
+    time_map = np.vstack([time_map[time_map[:, 0] < 11.9], [12.0, sync.map_times(time_map, 12.0)]])
+    ours = tsm.warp(y, sr, time_map, method="hps", chunk_s=np.inf)
+    anchors = tsm.anchors_from_time_map(time_map, sr, len(y), len(ours))
+    theirs = libtsm.hps_tsm(y.astype(np.float64), anchors, Fs=sr)[:, 0]
+    assert len(theirs) == len(ours) and np.std(ours) > 0.01
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
 def test_warp_keeps_pitch_and_length():
