@@ -15,7 +15,13 @@ and smoothed, since a frame-level staircase makes TSM stutter.
 Where the piano rests (tutti) the features say nothing about the timing, and neither do
 the decay of the last chord before the rest nor the silence before the entry after it:
 only path points from the first to the last onset of each passage the pianist plays
-become anchors, and the map is a straight line through the rest between them.
+become anchors (the first and the last onset always among them), and the map is a straight
+line through the rest between them.
+
+DTW's path is only as sharp as its 20 ms frames and its chroma, and it drifts in fast runs.
+:func:`refine_with_onsets` then moves each anchor to line up note onsets pitch by pitch
+(:func:`semitone_flux`: spectral flux in the 88 semitone bands of the piano, sharp in time and
+octave-aware, where DLNCO folds octaves into pitch classes and gives each onset a 200 ms tail).
 
 :func:`confidence` compares the chroma agreement along the path with that of
 random frame pairs: near 1 for the same piece, near 0 for unrelated recordings.
@@ -31,7 +37,7 @@ from ._arrays import runs
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
            "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
-           "uneven_ends", "features", "chroma", "align", "path_to_time_map",
+           "uneven_ends", "features", "semitone_flux", "chroma", "align", "path_to_time_map",
            "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
@@ -166,29 +172,142 @@ def low_confidence_share(per_second: np.ndarray) -> float:
     return float(np.mean(values < LOW_SECOND_CONFIDENCE)) if len(values) else 1.0
 
 
-def features(y: np.ndarray, sr: int = SYNC_SR):
+def features(y: np.ndarray, sr: int = SYNC_SR, tuning: float | None = None):
     """Quantised chroma and DLNCO features at :data:`FEATURE_RATE` (synctoolbox).
+
+    ``tuning``: the recording's deviation from A = 440 Hz in cents (estimated when None).
 
     Returns
     -------
     chroma : np.ndarray [shape=(12, frames)]
     dlnco : np.ndarray [shape=(12, frames)]
     """
+    from synctoolbox.feature.chroma import pitch_to_chroma, quantize_chroma
     from synctoolbox.feature.dlnco import pitch_onset_features_to_DLNCO
-    from synctoolbox.feature.pitch_onset import audio_to_pitch_onset_features
     from synctoolbox.feature.utils import estimate_tuning
 
     if sr != SYNC_SR:
         raise ValueError(f"features expect {SYNC_SR} Hz audio, got {sr}")
     y = np.asarray(y, dtype=np.float64)
-    tuning = estimate_tuning(y, sr)
-    chroma_q = chroma(y, sr, tuning)
-    with contextlib.redirect_stdout(_io.StringIO()):
-        f_onset = audio_to_pitch_onset_features(f_audio=y, Fs=sr, tuning_offset=tuning)
-        dlnco = pitch_onset_features_to_DLNCO(
-            f_peaks=f_onset, feature_rate=FEATURE_RATE, feature_sequence_length=chroma_q.shape[1]
-        )
+    tuning = estimate_tuning(y, sr) if tuning is None else tuning
+    f_pitch, f_peaks = _pitch_and_onset_features(y, sr, tuning)
+    chroma_q = quantize_chroma(f_chroma=pitch_to_chroma(f_pitch=f_pitch))
+    dlnco = pitch_onset_features_to_DLNCO(f_peaks=f_peaks, feature_rate=FEATURE_RATE,
+                                          feature_sequence_length=chroma_q.shape[1])
     return chroma_q, dlnco
+
+
+def _pitch_and_onset_features(y: np.ndarray, sr: int, tuning: float):
+    """synctoolbox's ``audio_to_pitch_features`` and ``audio_to_pitch_onset_features``, in one pass.
+
+    Both run the same 88-band filterbank over the same downsampled signals; synctoolbox does it once
+    for each (about 40 % of an alignment's time). Here each band is filtered once and feeds both, and
+    the onset threshold's window-by-window loop is vectorised; the outputs are synctoolbox's
+    (``tests/test_sync.py`` checks them equal).
+    """
+    from scipy import signal
+    from synctoolbox.feature import pitch as st_pitch, pitch_onset as st_onset
+    from synctoolbox.feature.filterbank import FS_PITCH, generate_filterbank, generate_list_of_downsampled_audio
+    from synctoolbox.feature.filterbank import get_fs_index
+
+    window_and_sum = getattr(st_pitch, "__window_and_sum")
+    find_peaks = getattr(st_onset, "__find_peaks")
+    h = generate_filterbank(semitone_offset_cents=tuning)
+    wav_ds = generate_list_of_downsampled_audio(y)
+    # audio_to_pitch_features' segments: 2 / FEATURE_RATE s windows, hop 1 / FEATURE_RATE s
+    win_len = sr / FEATURE_RATE * 2
+    seg_start = np.concatenate([np.ones(1), np.arange(1, y.size + 1, int(win_len / 2))]).astype(np.float64)
+    seg_stop = np.minimum(seg_start + win_len, y.size)
+    seg_stop[0] = np.minimum(np.round(win_len / 2), y.size)
+    f_pitch = np.zeros((128, seg_start.size))
+    f_peaks = {}
+    smoothing = {}
+    for pitch in range(21, 109):
+        index = get_fs_index(pitch)
+        f_square = signal.sosfiltfilt(x=wav_ds[index], sos=h[pitch]) ** 2
+        start = np.floor(seg_start / sr * FS_PITCH[index]).astype(int)
+        stop = np.floor(seg_stop / sr * FS_PITCH[index]).astype(int)
+        window_and_sum(f_pitch, f_square, pitch, seg_start.size, start, stop, sr / FS_PITCH[index])
+        # audio_to_pitch_onset_features from here on (its defaults: manual_offset -25 ms)
+        ws, ds = st_onset.WINDOW_SIZE[index], st_onset.DOWNSAMPLING_FACTORS[index]
+        energy = signal.upfirdn(h=np.hanning(ws + 2)[1:-1], x=f_square, up=1, down=ds)
+        delay = np.floor((ws - 1) / (ds * 2)).astype(int)
+        energy = energy[delay: delay + np.floor(f_square.size / ds).astype(int)]
+        if index not in smoothing:
+            wp = st_onset.CUT_OFF[index]
+            n, wn = signal.cheb2ord(wp=wp, ws=wp + 0.01, gpass=1, gstop=20)
+            smoothing[index] = signal.cheby2(N=n, rs=20, Wn=wn, output="sos")
+        onset = np.diff(signal.sosfiltfilt(x=energy, sos=smoothing[index]))
+        onset *= onset > 0
+        # threshold: 2/3 of the maximum of each window of WINDOW_LENGTHS samples
+        w = st_onset.WINDOW_LENGTHS[index]
+        padded = np.pad(onset, (0, -onset.size % w), constant_values=-np.inf)
+        thresh = np.repeat(2 * padded.reshape(-1, w).max(axis=1) / 3, w)[: onset.size]
+        peaks = find_peaks(W=onset, dir=1, abs_thresh=thresh)
+        values = onset[peaks.astype(int)]
+        res = st_onset.RES_FAC[index]
+        times = (peaks * res - np.ceil(res / 2)) * 1000 / sr - 25
+        positive = np.argwhere(times > 0)
+        f_peaks[pitch] = np.array([times[positive], values[positive]])
+    return f_pitch, f_peaks
+
+
+def semitone_flux(y: np.ndarray, sr: int = SYNC_SR, tuning: float = 0.0, n_fft: int = 2048,
+                  frames: int | None = None, gamma: float = 100.0) -> np.ndarray:
+    """Spectral flux in the piano's 88 semitone bands, at :data:`FEATURE_RATE`.
+
+    With :math:`X` the STFT (``n_fft`` window, centred frames, hop ``sr / FEATURE_RATE``) and
+    :math:`B_p(n) = \\sum_{k \\in p} |X(k, n)|` the magnitude in the bins nearest to MIDI pitch
+    :math:`p` (21-108, shifted by ``tuning`` cents),
+
+    .. math:: F_p(n) = \\max\\big(0,\\ \\log(1 + \\gamma \\hat B_p(n)) - \\log(1 + \\gamma \\hat B_p(n-1))\\big),
+
+    :math:`\\hat B` scaled by its maximum. A note's onset shows in its own pitch (and its
+    overtones'), not in all twelve octaves of its pitch class as in chroma onsets.
+
+    Returns
+    -------
+    np.ndarray [shape=(88, frames)], float32; ``frames`` defaults to ``len(y) // hop + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import sync
+    >>> sr = sync.SYNC_SR
+    >>> y = np.zeros(sr); y[sr // 2:] = np.sin(2 * np.pi * 440 * np.arange(sr // 2) / sr)  # A4 from 0.5 s
+    >>> f = sync.semitone_flux(y)
+    >>> f.shape, int(np.argmax(f.max(axis=1))) + 21  # frames, the MIDI pitch whose band rises most
+    ((88, 51), 69)
+    >>> float(np.argmax(f.max(axis=0)) / sync.FEATURE_RATE)  # when: the first window that reaches the onset
+    0.48
+    """
+    import scipy.fft
+
+    hop = sr // FEATURE_RATE
+    frames = len(y) // hop + 1 if frames is None else frames
+    padded = np.pad(np.asarray(y, dtype=np.float32), (n_fft // 2, n_fft // 2 + frames * hop))
+    freqs = np.arange(1, n_fft // 2 + 1) * sr / n_fft  # bin 0 (DC) belongs to no pitch
+    band = np.round(69 + 12 * np.log2(freqs / 440.0) - tuning / 100).astype(int) - 21
+    bands = np.zeros((n_fft // 2, 88), dtype=np.float32)
+    inside = (band >= 0) & (band < 88)
+    bands[np.flatnonzero(inside), band[inside]] = 1
+    window = np.hanning(n_fft).astype(np.float32)
+    energy = np.empty((frames, 88), dtype=np.float32)
+    for start in range(0, frames, 4096):  # blocks of frames: bounded memory
+        idx = np.arange(start, min(frames, start + 4096))
+        block = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[idx * hop] * window
+        energy[idx] = np.abs(scipy.fft.rfft(block, axis=1)[:, 1:]) @ bands
+    log = np.log1p(gamma * energy.T / max(float(energy.max()), 1e-12))
+    return np.maximum(0.0, np.diff(log, axis=1, prepend=log[:, :1]))
+
+
+def _alignment_features(y: np.ndarray, sr: int):
+    """:func:`features` and :func:`semitone_flux` of one recording, its tuning estimated once."""
+    from synctoolbox.feature.utils import estimate_tuning
+
+    tuning = estimate_tuning(np.asarray(y, dtype=np.float64), sr)
+    chroma_q, dlnco = features(y, sr, tuning)
+    return chroma_q, dlnco, semitone_flux(y, sr, tuning, frames=chroma_q.shape[1])
 
 
 def _tuned_chroma(y: np.ndarray, sr: int) -> np.ndarray:
@@ -284,6 +403,13 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
         padded = np.pad(perf, (win // 2, win - 1 - win // 2), mode="edge")
         perf = np.convolve(padded, kernel, mode="valid")
     grid = np.arange(anchor_step, ref_duration - anchor_step / 2, anchor_step)
+    if keep is not None:
+        # the first and last onset of each passage are anchors too: where the pianist enters or stops,
+        # the map bends (the tempo through a rest is not the tempo played), and a grid anchor up to
+        # anchor_step away would put the bend there (Op. 37's first entry: 80 ms early)
+        edges = [t[i] for start, stop in runs(valid) for i in (start, stop - 1)]
+        grid = np.unique(np.concatenate([grid, edges]))
+        grid = grid[(grid > 0) & (grid < ref_duration)]
     anchors = np.stack([grid, np.interp(grid, t, perf)], axis=1)
     anchors = anchors[(anchors[:, 1] > 0) & (anchors[:, 1] < perf_duration)]
     time_map = np.vstack([[0.0, 0.0], anchors, [ref_duration, perf_duration]])
@@ -291,7 +417,7 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
 
 
 def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
-                       keep: np.ndarray | None = None, half_window_s: float = 1.5, max_shift_s: float = 0.1,
+                       keep: np.ndarray | None = None, half_window_s: float = 0.75, max_shift_s: float = 0.1,
                        median_of: int = 5) -> np.ndarray:
     """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
 
@@ -300,17 +426,19 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
 
     .. math:: \\delta^* = \\arg\\max_{|\\delta| \\le \\delta_{max}} \\sum_{n} \\langle O_1(n), O_2(\\tau(n) + \\delta) \\rangle,
 
-    with :math:`O` the DLNCO features (12 chroma onset curves: the orchestra's bleed in a separated
-    piano has other pitches at other times) and :math:`n` over the window's reference frames, to half
-    a frame with a parabola through the peak. A running median over ``median_of`` anchors drops
-    outliers. Anchors in rests (``keep`` False) take the shift interpolated from their neighbours,
+    with :math:`O` onset features per pitch (:func:`align` passes :func:`semitone_flux`: the
+    orchestra's bleed in a separated piano has other pitches at other times, and in a fast run a
+    shift by one note must fit worse than the right one) and :math:`n` over the window's reference
+    frames, to half a frame with a parabola through the peak. A running median over ``median_of``
+    anchors drops outliers. Anchors in rests (``keep`` False) take the shift interpolated from their neighbours,
     so the line through a rest moves with its ends.
 
     Parameters
     ----------
     time_map : np.ndarray [shape=(K, 2)]
-    onsets_ref, onsets_perf : np.ndarray [shape=(12, frames)]
-        DLNCO features of the two recordings at :data:`FEATURE_RATE` (see :func:`features`).
+    onsets_ref, onsets_perf : np.ndarray [shape=(bands, frames)]
+        Onset features of the two recordings at :data:`FEATURE_RATE`: :func:`semitone_flux`, or the
+        DLNCO of :func:`features`.
     keep : np.ndarray of bool [shape=(reference frames,)], optional
         Reference frames whose timing the features can tell.
 
@@ -506,15 +634,16 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     # chroma, on two cores at once (2.2x faster; the outer redirect keeps stdout right whatever
     # order the threads' own redirects unwind in)
     with contextlib.redirect_stdout(_io.StringIO()), ThreadPoolExecutor(2) as pool:
-        jobs = [pool.submit(features, reference, sr), pool.submit(features, performance, sr)]
+        jobs = [pool.submit(_alignment_features, reference, sr), pool.submit(_alignment_features, performance, sr)]
         mixture_chroma = pool.submit(_tuned_chroma, mixture, sr) if return_details and mixture is not None else None
-        (chroma_1, dlnco_1), (chroma_2, dlnco_2) = (job.result() for job in jobs)
+        (chroma_1, dlnco_1, flux_1), (chroma_2, dlnco_2, flux_2) = (job.result() for job in jobs)
         mixture_chroma = mixture_chroma.result() if mixture_chroma is not None else None
     cens_1 = quantized_chroma_to_CENS(chroma_1, 201, 50, FEATURE_RATE)[0]
     cens_2 = quantized_chroma_to_CENS(chroma_2, 201, 50, FEATURE_RATE)[0]
     shift = chroma_shift(cens_1, cens_2)
     chroma_2 = shift_chroma_vectors(chroma_2, shift)
     dlnco_2 = shift_chroma_vectors(dlnco_2, shift)
+    flux_2 = _shift_pitches(flux_2, shift)
     with contextlib.redirect_stdout(_io.StringIO()):
         path = sync_via_mrmsdtw(
             f_chroma1=chroma_1, f_onset1=dlnco_1, f_chroma2=chroma_2, f_onset2=dlnco_2,
@@ -534,7 +663,7 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep
     )
     if refine:
-        time_map = refine_with_onsets(time_map, dlnco_1, dlnco_2, keep=keep)
+        time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
     if not return_details:
         return time_map
     chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
@@ -553,6 +682,18 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _shift_pitches(bands: np.ndarray, chroma_shift: int) -> np.ndarray:
+    """``(88, frames)`` pitch bands moved as :func:`chroma_shift`'s rotation moves chroma, by the nearest
+    transposition (shift 11: one semitone down, 2: two up); what leaves the piano's range is dropped."""
+    semitones = (chroma_shift + 6) % 12 - 6
+    out = np.zeros_like(bands)
+    if semitones >= 0:
+        out[semitones:] = bands[: len(bands) - semitones]
+    else:
+        out[:semitones] = bands[-semitones:]
+    return out
 
 
 def map_times(time_map: np.ndarray, reference_times) -> np.ndarray:

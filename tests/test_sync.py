@@ -63,6 +63,28 @@ def test_real_pair_orchestra_against_piano_transcription_beethoven():
     assert np.median(errors) <= 0.05
 
 
+def test_features_equal_synctoolboxs_two_passes(demo22):
+    """One filterbank pass for chroma and onsets gives what synctoolbox's two separate passes give."""
+    import contextlib
+    import io as _io
+
+    from synctoolbox.feature.pitch import audio_to_pitch_features
+    from synctoolbox.feature.pitch_onset import audio_to_pitch_onset_features
+
+    y = demo22["pianist"][: 20 * sync.SYNC_SR].astype(np.float64)
+    for tuning in (0.0, 13.0):  # a shifted filterbank too
+        f_pitch, f_peaks = sync._pitch_and_onset_features(y, sync.SYNC_SR, tuning)
+        with contextlib.redirect_stdout(_io.StringIO()):
+            expected_pitch = audio_to_pitch_features(y, Fs=sync.SYNC_SR, tuning_offset=tuning,
+                                                     feature_rate=sync.FEATURE_RATE)
+            expected_peaks = audio_to_pitch_onset_features(y, Fs=sync.SYNC_SR, tuning_offset=tuning)
+        np.testing.assert_array_equal(f_pitch, expected_pitch)
+        assert f_peaks.keys() == expected_peaks.keys()
+        assert sum(f_peaks[p].shape[1] for p in f_peaks) > 100  # onsets were found
+        for pitch, peaks in expected_peaks.items():
+            np.testing.assert_array_equal(f_peaks[pitch], peaks)
+
+
 def test_path_to_time_map_interpolates_through_rests():
     # the performance is silent for reference frames 100-199: the path there is junk
     ref = np.arange(400)
@@ -71,6 +93,41 @@ def test_path_to_time_map_interpolates_through_rests():
     keep[100:200] = False
     tm = sync.path_to_time_map(np.stack([ref, perf]), 8.0, 8.0, keep=keep, smooth_s=0.02)
     np.testing.assert_allclose(sync.map_times(tm, [3.0]), [3.0], atol=0.03)
+
+
+def test_path_to_time_map_anchors_the_first_and_last_onset_of_each_passage():
+    # played frames 0-99 and 203-399; grid anchors every 0.5 s would miss 1.98 s and 4.06 s
+    ref = np.arange(400)
+    keep = np.ones(400, dtype=bool)
+    keep[100:203] = False
+    tm = sync.path_to_time_map(np.stack([ref, ref]), 8.0, 8.0, keep=keep)
+    for t in (99 / sync.FEATURE_RATE, 203 / sync.FEATURE_RATE):
+        assert np.min(np.abs(tm[:, 0] - t)) < 1e-9
+
+
+def test_semitone_flux_refinement_undoes_an_offset(demo22):
+    """On the real demo pair, onsets per semitone pull a map that is 70 ms late back onto the notes."""
+    truth, onsets = data.demo_time_map(), data.demo_onsets()
+    late = truth + [0.0, 0.07]
+    late[0] = 0.0, 0.0
+    flux = [sync.semitone_flux(demo22[k]) for k in ("piano", "pianist")]
+    before = evaluation.alignment_errors(late, onsets)
+    after = evaluation.alignment_errors(sync.refine_with_onsets(late, *flux), onsets)
+    assert np.median(before) > 0.06 and np.median(after) < 0.02
+
+
+def test_semitone_flux_follows_a_transposition(demo22):
+    """A semitone up moves the flux one band up: align shifts the pianist's bands back by the chroma shift."""
+    import librosa
+
+    start = int(data.demo_onsets()[0, 0] * sync.SYNC_SR)  # 10 s from the piano's entry
+    y = demo22["piano"][start: start + 10 * sync.SYNC_SR]
+    up = librosa.effects.pitch_shift(y, sr=sync.SYNC_SR, n_steps=1)
+    flux, flux_up = sync.semitone_flux(y), sync.semitone_flux(up)
+    corr = lambda a, b: float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))  # noqa: E731
+    back = sync._shift_pitches(flux_up, 11)  # the chroma shift of a pianist a semitone up
+    wrong_way = sync._shift_pitches(flux_up, 1)
+    assert corr(flux, back) > max(corr(flux, flux_up), corr(flux, wrong_way)) + 0.05
 
 
 def test_align_holds_the_tempo_through_a_long_rest(demo22):
