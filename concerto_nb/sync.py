@@ -16,7 +16,8 @@ Where the piano rests (tutti) the features say nothing about the timing, and nei
 the decay of the last chord before the rest nor the silence before the entry after it:
 only path points from the first to the last onset of each passage the pianist plays
 become anchors (the first and the last onset always among them), and the map is a straight
-line through the rest between them.
+line through the rest between them, from the note-off of the last note, which the pianist
+holds in the tempo they played.
 
 DTW's path is only as sharp as its 20 ms frames and its chroma, and it drifts in fast runs.
 :func:`refine_with_onsets` then moves each anchor to line up note onsets pitch by pitch
@@ -359,7 +360,8 @@ def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_ri
 
 
 def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
-                     keep: np.ndarray | None = None, smooth_s: float = 0.5) -> np.ndarray:
+                     keep: np.ndarray | None = None, smooth_s: float = 0.5,
+                     note_offs: np.ndarray | None = None) -> np.ndarray:
     """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
 
     Parameters
@@ -374,12 +376,15 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
         Reference frames whose path points may become anchors (False = a rest: interpolate).
     smooth_s : float
         Moving-average length of the performance times (seconds of reference).
+    note_offs : np.ndarray, optional
+        Performance times (s) where the pianist's last note of a passage ends (see :func:`align`). With
+        ``keep``, the map goes on in the passage's tempo from its last onset to the note-off within
+        2 s after it, and only then turns into the line through the rest.
 
     Returns
     -------
     time_map : np.ndarray [shape=(K, 2)]
     """
-    ref_t = path[0] / FEATURE_RATE
     perf_t = path[1] / FEATURE_RATE
     # one performance time per reference frame: the mean over the path's vertical runs
     frames = np.arange(int(path[0].max()) + 1)
@@ -393,8 +398,11 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     t = frames / FEATURE_RATE
     # rests at either end are interpolated towards (0, 0) and the two ends, not held flat:
     # a flat map would squash the orchestra's opening tutti into an instant
-    t_known = np.concatenate([[0.0], t[valid], [ref_duration]])
-    p_known = np.concatenate([[0.0], perf_of_ref[valid], [perf_duration]])
+    # passages: runs of anchors-to-be, bridged over the single frames a diagonal path step skips
+    passages = _passages(valid) if keep is not None else []
+    held = _held_notes(passages, valid, perf_of_ref, note_offs) if note_offs is not None else np.zeros((0, 2))
+    t_known = np.concatenate([[0.0], t[valid], held[:, 0], [ref_duration]])
+    p_known = np.concatenate([[0.0], perf_of_ref[valid], held[:, 1], [perf_duration]])
     order = np.argsort(t_known, kind="stable")
     perf = np.interp(t, t_known[order], np.maximum.accumulate(p_known[order]))
     win = max(1, int(round(smooth_s * FEATURE_RATE)))
@@ -407,8 +415,8 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
         # the first and last onset of each passage are anchors too: where the pianist enters or stops,
         # the map bends (the tempo through a rest is not the tempo played), and a grid anchor up to
         # anchor_step away would put the bend there (Op. 37's first entry: 80 ms early)
-        edges = [t[i] for start, stop in runs(valid) for i in (start, stop - 1)]
-        grid = np.unique(np.concatenate([grid, edges]))
+        edges = [t[i] for start, stop in passages for i in (start, stop - 1)]
+        grid = np.unique(np.concatenate([grid, edges, held[:, 0]]))
         grid = grid[(grid > 0) & (grid < ref_duration)]
     anchors = np.stack([grid, np.interp(grid, t, perf)], axis=1)
     anchors = anchors[(anchors[:, 1] > 0) & (anchors[:, 1] < perf_duration)]
@@ -416,8 +424,63 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     return _strictly_increasing(time_map)
 
 
+def _passages(valid: np.ndarray, max_gap_s: float = 0.2) -> list:
+    """``(first, last + 1)`` frames of the runs of ``valid`` with gaps up to ``max_gap_s`` bridged."""
+    bridged = valid.copy()
+    for start, stop in runs(~valid):
+        if start > 0 and stop < len(valid) and stop - start <= max_gap_s * FEATURE_RATE:
+            bridged[start:stop] = True
+    return runs(bridged)
+
+
+def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray, max_hold_s: float = 2.0,
+                tempo_s: float = 2.0) -> np.ndarray:
+    """``(reference s, performance s)`` of the note-off that ends each passage (``(first, last + 1)`` frames).
+
+    A pianist counts their last held note in the tempo they played; where they stop, the line through
+    the rest begins (a line from the last onset instead put KV488's tutti after 566 s 117 ms off).
+    The note-off's reference time continues the passage's tempo over its last ``tempo_s``.
+    """
+    held = []
+    for k, (start, stop) in enumerate(passages):
+        last = stop - 1  # passages start and end on valid frames
+        first = last - min(last - start, int(tempo_s * FEATURE_RATE))
+        first += int(np.argmax(valid[first:]))
+        if last - first < FEATURE_RATE // 2:
+            continue
+        rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)  # performance s per reference s
+        ends = note_offs[(note_offs > perf_of_ref[last]) & (note_offs <= perf_of_ref[last] + max_hold_s)]
+        if not len(ends) or not 0.5 <= rate <= 2.0:
+            continue
+        t_off = last / FEATURE_RATE + (ends[0] - perf_of_ref[last]) / rate
+        if k + 1 < len(passages) and (t_off >= passages[k + 1][0] / FEATURE_RATE
+                                      or ends[0] >= perf_of_ref[passages[k + 1][0]]):
+            continue  # the next passage starts first: no rest to bend into
+        held.append((t_off, ends[0]))
+    return np.array(held).reshape(-1, 2)
+
+
+def _note_offs(timed: np.ndarray, level_db: np.ndarray, max_hold_s: float = 2.0, min_drop_db: float = 8.0,
+               floor_db: float = -40.0) -> np.ndarray:
+    """Performance times (s) where the last note of each passage (runs of ``timed``) ends.
+
+    A note-off (the damper) drops the level by tens of dB in a tenth of a second, far faster than a
+    piano tone decays: the steepest fall over 0.1 s within ``max_hold_s`` after the passage's last
+    onset, if it is at least ``min_drop_db`` and starts above ``floor_db`` (not the fade of a silence
+    into digital zero).
+    """
+    step = FEATURE_RATE // 10
+    ends = []
+    for _, stop in runs(timed):
+        level = level_db[stop - 1: stop - 1 + int(max_hold_s * FEATURE_RATE) + step]
+        fall = np.where(level[:-step] > floor_db, level[step:] - level[:-step], 0.0)
+        if len(fall) and fall.min() <= -min_drop_db:
+            ends.append((stop - 1 + int(np.argmin(fall))) / FEATURE_RATE)
+    return np.array(ends)
+
+
 def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
-                       keep: np.ndarray | None = None, half_window_s: float = 0.75, max_shift_s: float = 0.1,
+                       keep: np.ndarray | None = None, half_window_s: float = 0.75, max_shift_s: float = 0.2,
                        median_of: int = 5) -> np.ndarray:
     """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
 
@@ -655,12 +718,14 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     perf_active = _activity(perf_level)
     on_path = np.minimum(path[1], len(perf_active) - 1)
     active_on_path = perf_active[on_path]
-    keep = None
+    keep = note_offs = None
     if handle_rests:
         keep = np.zeros(chroma_1.shape[1], dtype=bool)
-        keep[path[0]] = _timed(perf_active, dlnco_2, perf_level)[on_path]
+        timed = _timed(perf_active, dlnco_2, perf_level)
+        keep[path[0]] = timed[on_path]
+        note_offs = _note_offs(timed, perf_level)
     time_map = path_to_time_map(
-        path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep
+        path, len(reference) / sr, len(performance) / sr, anchor_step=anchor_step, keep=keep, note_offs=note_offs
     )
     if refine:
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
