@@ -433,8 +433,8 @@ def _passages(valid: np.ndarray, max_gap_s: float = 0.2) -> list:
     return runs(bridged)
 
 
-def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray, max_hold_s: float = 2.0,
-                tempo_s: float = 2.0) -> np.ndarray:
+def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray,
+                max_hold_s: float = 2.0, tempo_s: float = 2.0) -> np.ndarray:
     """``(reference s, performance s)`` of the note-off that ends each passage (``(first, last + 1)`` frames).
 
     A pianist counts their last held note in the tempo they played; where they stop, the line through
@@ -448,7 +448,8 @@ def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note
         first += int(np.argmax(valid[first:]))
         if last - first < FEATURE_RATE // 2:
             continue
-        rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)  # performance s per reference s
+        # performance seconds per reference second
+        rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
         ends = note_offs[(note_offs > perf_of_ref[last]) & (note_offs <= perf_of_ref[last] + max_hold_s)]
         if not len(ends) or not 0.5 <= rate <= 2.0:
             continue
