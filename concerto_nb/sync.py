@@ -306,7 +306,8 @@ def _alignment_features(y: np.ndarray, sr: int):
     """:func:`features` and :func:`semitone_flux` of one recording, its tuning estimated once."""
     from synctoolbox.feature.utils import estimate_tuning
 
-    tuning = estimate_tuning(np.asarray(y, dtype=np.float64), sr)
+    y = np.asarray(y, dtype=np.float64)  # once: features would copy a float32 recording again
+    tuning = estimate_tuning(y, sr)
     chroma_q, dlnco = features(y, sr, tuning)
     return chroma_q, dlnco, semitone_flux(y, sr, tuning, frames=chroma_q.shape[1])
 
@@ -494,8 +495,8 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
     orchestra's bleed in a separated piano has other pitches at other times, and in a fast run a
     shift by one note must fit worse than the right one) and :math:`n` over the window's reference
     frames, to half a frame with a parabola through the peak. A running median over ``median_of``
-    anchors drops outliers. Anchors in rests (``keep`` False) take the shift interpolated from their neighbours,
-    so the line through a rest moves with its ends.
+    anchors drops outliers. Anchors in rests (``keep`` False) take the shift interpolated from their
+    neighbours, so the line through a rest moves with its ends.
 
     Parameters
     ----------
