@@ -1,6 +1,6 @@
 """Separation quality on held-out multitrack excerpts, all methods side by side in one run.
 
-    .venv/bin/python benchmarks/separation.py [--quick]
+    .venv/bin/python benchmarks/separation.py [--quick] [--weights PATH]
 
 Held out from training (``concerto_nb.train``): the piece Mozart KV488 I everywhere, the
 windows ``train.HELD_OUT`` of Beethoven Op. 37 I and Bach BWV 1055 I, the soundfont MuseScore
@@ -16,10 +16,12 @@ orchestra clip. Excerpts:
 Methods: the unprocessed mixture, the ideal ratio mask (oracle upper bound), HPSS (unsupervised
 baseline), the network with the four reconstructions (soft mask, Wiener gain, multichannel Wiener
 EM, median-smoothed mask) and the network after test-time adaptation on the excerpt's own solo
-passages (found automatically; the real mix has none, so it is left out there).
+passages (found automatically; the real mix has none, so it is left out there), with a line saying
+whether the adaptation was kept or rejected (``adaptation.MAX_PIANO_DROP_DB``).
 Metrics: plain SDR, SI-SDR and BSSEval v4 (museval, median over 1 s frames) SDR / SIR / SAR, in dB.
 Last, the wall time of ``separate`` on 10 minutes of 22.05 kHz mono audio.
-``--quick`` runs the demo rows only (a minute or two).
+``--quick`` runs the demo rows only (a minute or two); ``--weights`` takes another network's
+weights (e.g. an earlier version's) instead of the shipped ones.
 """
 import sys
 import time
@@ -30,7 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import data, evaluation, io, mixing, render, separation, train  # noqa: E402
+from concerto_nb import adaptation, data, evaluation, io, mixing, model, render, separation, train  # noqa: E402
 
 SR = 22050
 SHARED = ROOT.parent / "shared" / "data"
@@ -69,21 +71,39 @@ def heldout_excerpts(quick=False):
     yield "real recordings 0 dB", real_p * g, real_o * g, False
 
 
+NET = {}  # the network under test: main() loads it
+
+
+def _adapted(mix):
+    net, info = adaptation.adapt(mix, SR, NET["net"])
+    verdict = info.get("rejected") or info.get("skipped") or "kept"
+    print(f"{'':30s}TTA: {info['steps']} steps, piano's share outside the passages "
+          f"{info.get('piano_change_db', 0.0):+.2f} dB: {verdict}", flush=True)
+    return separation.separate(mix, SR, net=net)
+
+
+def _net(mix, **kwargs):
+    return separation.separate(mix, SR, net=NET["net"], **kwargs)
+
+
 METHODS = {
     "mixture": lambda mix, p, o: (mix, mix),
     "oracle IRM": lambda mix, p, o: evaluation.oracle_irm(p, o),
     "HPSS": lambda mix, p, o: separation.separate(mix, SR, method="hpss"),
-    "net, soft mask": lambda mix, p, o: separation.separate(mix, SR),
-    "net, Wiener gain": lambda mix, p, o: separation.separate(mix, SR, reconstruction="wiener"),
-    "net, EM Wiener": lambda mix, p, o: separation.separate(mix, SR, reconstruction="em"),
-    "net, smoothed mask": lambda mix, p, o: separation.separate(mix, SR, smooth=(3, 3)),
-    "net + TTA": lambda mix, p, o: separation.separate(mix, SR, adapt=True),
+    "net, soft mask": lambda mix, p, o: _net(mix),
+    "net, Wiener gain": lambda mix, p, o: _net(mix, reconstruction="wiener"),
+    "net, EM Wiener": lambda mix, p, o: _net(mix, reconstruction="em"),
+    "net, smoothed mask": lambda mix, p, o: _net(mix, smooth=(3, 3)),
+    "net + TTA": lambda mix, p, o: _adapted(mix),
 }
 
 
 def main():
     warnings.simplefilter("ignore")
     quick = "--quick" in sys.argv
+    weights = sys.argv[sys.argv.index("--weights") + 1] if "--weights" in sys.argv else None
+    NET["net"] = model.load_model(weights)
+    print(f"network: {weights or model.WEIGHTS}")
     header = f"{'excerpt':30s}{'method':20s}" + "".join(
         f"{c:>8s}" for c in ("p SDR", "p SISDR", "p bSDR", "p SIR", "p SAR",
                              "o SDR", "o SISDR", "o bSDR", "o SIR", "o SAR"))
@@ -122,7 +142,7 @@ def main():
     ten_min = np.tile(mix, int(np.ceil(600 * SR / len(mix))))[: 600 * SR]
     for label, kwargs in (("hpss", {"method": "hpss"}), ("network", {}), ("network, EM", {"reconstruction": "em"})):
         t0 = time.perf_counter()
-        separation.separate(ten_min, SR, **kwargs)
+        separation.separate(ten_min, SR, net=NET["net"] if label != "hpss" else None, **kwargs)
         t = time.perf_counter() - t0
         print(f"10 min mono 22.05 kHz, {label:12s}: {t:6.1f} s = {t / 600:.3f}x real time")
 

@@ -71,7 +71,7 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
 
     mix = demo22["concerto"]
     net, info = adaptation.adapt(mix, sync.SYNC_SR, max_steps=3, batch_size=2)
-    assert info["steps"] == 3 and len(info["history"]) == 3
+    assert info["steps"] == 3 and len(info["history"]) == 3 and "rejected" not in info
     assert net is not model.load_model()  # a copy: the shipped network is untouched
     shipped = dict(model.load_model().named_parameters())
     assert not torch.equal(dict(net.named_parameters())["rnn.weight_hh_l0"], shipped["rnn.weight_hh_l0"])
@@ -84,6 +84,26 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
     with pytest.warns(UserWarning, match="no piano-only passage"):
         same, info = adaptation.adapt(tutti, sync.SYNC_SR, max_steps=3)
     assert same is model.load_model() and "skipped" in info
+
+
+def test_an_adaptation_that_gives_the_piano_away_is_rejected(demo22, monkeypatch):
+    import pytest
+
+    from concerto_nb import adaptation
+
+    mix = demo22["concerto"]
+    # a wrong search result: the first 33 s, with the piano's solo entry at 12 s, "orchestra alone"
+    wrong = ([(33.0, 36.0)], [(0.0, 33.0)])
+    monkeypatch.setattr(adaptation, "find_solo_passages", lambda *args, **kwargs: wrong)
+    with pytest.warns(UserWarning, match="adaptation rejected"):
+        net, info = adaptation.adapt(mix, sync.SYNC_SR, max_steps=40, max_seconds=1e9)
+    assert net is model.load_model() and info["piano_change_db"] < -adaptation.MAX_PIANO_DROP_DB
+    assert info["steps"] == 40 and "rejected" in info
+    # the same passages named by the user are taken as given
+    named, info_named = adaptation.adapt(mix, sync.SYNC_SR, piano_only=wrong[0], orchestra_only=wrong[1],
+                                         max_steps=40, max_seconds=1e9)
+    assert named is not model.load_model() and "rejected" not in info_named
+    assert info_named["piano_change_db"] == info["piano_change_db"]  # same seed, same fine-tuning
 
 
 def test_training_never_sees_the_held_out_excerpts():
