@@ -140,9 +140,10 @@ def main():
 
     mix = io.load_audio(data.demo_path("concerto"), sr=SR)[0]
     ten_min = np.tile(mix, int(np.ceil(600 * SR / len(mix))))[: 600 * SR]
-    for label, kwargs in (("hpss", {"method": "hpss"}), ("network", {}), ("network, EM", {"reconstruction": "em"})):
+    for label, kwargs in (("hpss", {"method": "hpss"}), ("network", {"net": NET["net"]}),
+                          ("network, EM", {"net": NET["net"], "reconstruction": "em"})):
         t0 = time.perf_counter()
-        separation.separate(ten_min, SR, net=NET["net"] if label != "hpss" else None, **kwargs)
+        separation.separate(ten_min, SR, **kwargs)
         t = time.perf_counter() - t0
         print(f"10 min mono 22.05 kHz, {label:12s}: {t:6.1f} s = {t / 600:.3f}x real time")
 
