@@ -1,6 +1,6 @@
 """Alignment and TSM on whole concerto movements with known time maps (issue 4's targets).
 
-    .venv/bin/python benchmarks/full_movements.py [--pieces kv488 op37] [--no-tsm]
+    .venv/bin/python benchmarks/full_movements.py [--pieces kv488 op37] [--no-tsm] [--weights PATH]
 
 For Mozart KV488 I and Beethoven Op.37 I (full length, from ../shared/data), renders here (cached in
 data/cache/movements/): the concerto (FluidR3, concert hall) as exact piano + orchestra stems, and a
@@ -29,7 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import evaluation, io, render, separation, sync, tsm  # noqa: E402
+from concerto_nb import evaluation, io, model, render, separation, sync, tsm  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 SR = sync.SYNC_SR
@@ -124,8 +124,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pieces", nargs="+", default=list(PIECES), choices=list(PIECES))
     parser.add_argument("--no-tsm", action="store_true")
+    parser.add_argument("--weights", help="separation weights to use instead of the shipped ones")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    net = model.load_model(args.weights)
+    print(f"network: {args.weights or model.WEIGHTS}")
     for name in args.pieces:
         d = rendered(name)
         mixture = d["piano"] + d["orchestra"]
@@ -133,7 +136,7 @@ def main():
         print(f"== {name}: {minutes:.1f} min concerto, {len(d['pianist']) / SR / 60:.1f} min pianist, "
               f"{len(d['onsets'])} piano onsets, {len(d['tutti_beats'])} tutti beats")
         t0 = time.perf_counter()
-        piano_est, orch_est = separation.separate(mixture, SR)
+        piano_est, orch_est = separation.separate(mixture, SR, net=net)
         print(f"  separation (network) {time.perf_counter() - t0:.1f} s")
         print(f"  {'alignment':34s}{'<=50ms':>8s}{'<=100ms':>8s}{'median':>8s}{'tutti max':>11s}"
               f"{'>100ms':>9s}{'time s':>9s}")

@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train the separation network from the licensed data (resumable)")
     s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
     s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    s.add_argument("--steps", type=int, default=6000)
+    s.add_argument("--steps", type=int, default=4000)
     s.add_argument("--batch-size", type=int, default=12)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")

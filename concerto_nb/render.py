@@ -32,6 +32,7 @@ __all__ = [
     "warp_midi",
     "render_midi",
     "apply_room",
+    "synthetic_impulse_response",
     "render_demo",
 ]
 
@@ -39,6 +40,7 @@ SOUNDFONTS = {
     "fluidr3": "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "musescore": "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3",
     "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "gmbank": "/usr/share/sounds/sf2/sf_GMbank.sf2",  # Csound's public-domain GM bank
 }
 
 PIANO_PROGRAMS = range(0, 8)  # GM pianos
@@ -156,6 +158,43 @@ def load_impulse_response(path, sr: int) -> np.ndarray:
 
     ir, ir_sr = sf.read(str(path), always_2d=True, dtype="float64")
     ir = io.resample(ir[:, 0], ir_sr, sr)
+    return ir / np.sqrt(np.sum(ir**2))
+
+
+def synthetic_impulse_response(sr: int, rt60: float, rng, high_decay: float = 0.6, predelay_s: float = 0.01,
+                               n_reflections: int = 6) -> np.ndarray:
+    """A made-up room's reverberation: a few early reflections, then exponentially decaying noise,
+    unit energy (no direct sound: :func:`apply_room` adds the dry signal).
+
+    Parameters
+    ----------
+    sr : int
+    rt60 : float
+        Seconds for the (low-frequency) tail to decay by 60 dB.
+    rng : np.random.Generator
+        Source of the noise and of the reflections' times and signs.
+    high_decay : float
+        The tail above ~1.5 kHz decays in ``high_decay * rt60`` (air and walls absorb highs).
+    predelay_s : float
+        Silence between the direct sound and the tail.
+    n_reflections : int
+        Early reflections, at random times in the first 40 ms.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)], n = 1.2 * rt60 seconds (at most 3 s)
+    """
+    from scipy.signal import butter, sosfilt
+
+    n = int(min(3.0, 1.2 * rt60) * sr)
+    t = np.arange(n) / sr
+    noise = rng.standard_normal(n)
+    low = sosfilt(butter(2, 1500.0, fs=sr, output="sos"), noise)
+    tail = low * np.exp(-6.91 * t / rt60) + (noise - low) * np.exp(-6.91 * t / (high_decay * rt60))
+    tail *= np.clip((t - predelay_s) / 0.02, 0.0, 1.0)  # the tail builds up after the pre-delay
+    ir = tail / np.sqrt(np.sum(tail**2))
+    for k in rng.integers(int(0.003 * sr), int(0.04 * sr), n_reflections):
+        ir[k] += rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 0.4)
     return ir / np.sqrt(np.sum(ir**2))
 
 

@@ -341,22 +341,36 @@ def _activity(level_db: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
 
 
 def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
-           level_rise_db: float = 1.0) -> np.ndarray:
+           level_rise_db: float = 1.0, level_frames: int = 5) -> np.ndarray:
     """The active frames that carry timing: from the first to the last onset of each active run.
 
     A note's decay and reverb tail, and the silence before an entry, hold no timing: the
     path through them is arbitrary (KV488: an anchor 0.5 s off at the start of a rest bent
     the interpolation across the whole tutti). An onset is a rise of the summed DLNCO where
     the level rises too (DLNCO's local normalisation also lifts changes deep in a decay).
+    Coming out of a rest, a rise from one frame to the next will do. The *last* onset must
+    pass a stricter test: the mean power of the ``level_frames`` frames from it on exceeds
+    that of the ``level_frames`` before it by ``level_rise_db``, because a low note's 20 ms
+    frames flicker by +-2 dB as its period beats against the frame (Op. 37, the cadenza's
+    last low C: "onsets" up to 1.3 s into its decay put the end of the passage there, and
+    the tutti after it 0.8 s early).
     """
+    rising_dlnco = np.diff(dlnco.sum(axis=0)) > onset_rise
     rise = np.diff(level_db)
-    onsets = np.flatnonzero((np.diff(dlnco.sum(axis=0)) > onset_rise)
-                            & ((rise > level_rise_db) | (np.roll(rise, -1) > level_rise_db))) + 1
+    onsets = np.flatnonzero(rising_dlnco & ((rise > level_rise_db) | (np.roll(rise, -1) > level_rise_db))) + 1
+    w = level_frames
+    power = 10 ** (level_db / 10)
+    mean_db = 10 * np.log10(np.convolve(power, np.ones(w) / w)[: len(power)])  # frames i-w+1..i
+    steady_rise = np.full(len(power), -np.inf)  # at j: frames j..j+w-1 against frames j-w..j-1
+    steady_rise[1: len(power) - w + 1] = mean_db[w:] - mean_db[: len(power) - w]
+    sure = np.flatnonzero(rising_dlnco & (steady_rise[1:] > level_rise_db)) + 1
     timed = np.zeros(len(active), dtype=bool)
     for start, stop in runs(active):
         inside = onsets[(onsets >= start) & (onsets < stop)]
-        if len(inside):
-            timed[inside[0]: inside[-1] + 1] = True
+        if not len(inside):
+            continue
+        last = sure[(sure >= inside[0]) & (sure < stop)]
+        timed[inside[0]: (last[-1] if len(last) else inside[-1]) + 1] = True
     return timed
 
 

@@ -3,8 +3,9 @@
 Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test piece, is kept out):
 
 - exact piano and orchestra stems rendered from the Mutopia MIDI of Beethoven's Piano Concerto
-  No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with two soundfonts
-  (FluidR3_GM and TimGM6mb; MuseScore General stays out for evaluation), minus the
+  No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with three soundfonts
+  (FluidR3_GM, TimGM6mb and Csound's public-domain GM bank; MuseScore General stays out for
+  evaluation), minus the
   :data:`HELD_OUT` windows (evaluation excerpts: other notes than any training example);
 - real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD),
   minus one piano recording and the Brahms clip's last 15 s (:data:`HELD_OUT_PIANO`,
@@ -12,7 +13,8 @@ Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test p
 
 A training example is a random 6 s piano excerpt and a random 6 s orchestra excerpt (from
 different places and pieces), each with a random gain (+-9 dB), often one shared room
-(impulse responses "Arthur Sykes Rymer Auditorium" and "St. Margaret's Church"; the demo's rooms
+(impulse responses "Arthur Sykes Rymer Auditorium" and "St. Margaret's Church", or, for half of
+those, a made-up room: :func:`concerto_nb.render.synthetic_impulse_response`; the demo's rooms
 stay out), a random spectral tilt, sometimes one source silent (solo and tutti passages), and a
 random level (peak 0.03 to 1: a recording can be quiet or normalised).
 The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes,
@@ -40,11 +42,12 @@ TRAIN_PIECES = [
     "Bach_BWV1055_mov2-larghetto.mid",
     "Bach_BWV1055_mov3-allegro-manontanto.mid",
 ]
-TRAIN_SOUNDFONTS = ["fluidr3", "timgm6mb"]
+TRAIN_SOUNDFONTS = ["fluidr3", "timgm6mb", "gmbank"]
 REAL_PIANO = ["bach_aria_goldberg.ogg", "bach_bwv1008_laboratorio.ogg", "bach_contrapunctus_observatory.ogg"]
 REAL_ORCHESTRA = ["Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"]
 TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
 SEGMENT_S = 6.0
+MADE_UP_ROOMS = 0.5
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
 # (start_s, end_s) of each rendered piece that training never sees: benchmarks/separation.py
 # renders them with the held-out soundfont (both piano and orchestra play throughout)
@@ -113,10 +116,16 @@ def _without_held_out(y, window, margin_s):
 
 
 class RandomMixes:
-    """Endless random piano + orchestra mixes (waveforms), reproducible from a seed."""
+    """Endless random piano + orchestra mixes (waveforms), reproducible from a seed.
 
-    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0)):
+    ``made_up_rooms``: share of the room-augmented mixes that get a made-up room
+    (:func:`concerto_nb.render.synthetic_impulse_response`) instead of one of ``rooms``.
+    """
+
+    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0),
+                 made_up_rooms: float = 0.0):
         self.stems, self.rooms = stems, rooms
+        self.made_up_rooms = made_up_rooms
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
         self.peak_range = peak_range
@@ -150,9 +159,15 @@ class RandomMixes:
         elif u < 0.2:
             orch *= 0.0  # cadenza
         if self.rooms and rng.uniform() < 0.6:
-            ir = self.rooms[rng.integers(len(self.rooms))]
-            wet = rng.uniform(0.1, 0.5)
-            piano, orch = render.apply_room(piano, ir, wet), render.apply_room(orch, ir, wet)
+            if rng.uniform() < self.made_up_rooms:
+                ir = render.synthetic_impulse_response(masknet.SR, rng.uniform(0.4, 2.5), rng, rng.uniform(0.4, 0.9),
+                                                       rng.uniform(0.0, 0.03))
+            else:
+                ir = self.rooms[rng.integers(len(self.rooms))]
+            wet = rng.uniform(0.1, 0.6)
+            # one room, but the piano and the orchestra sit in different places in it
+            piano = render.apply_room(piano, ir, float(np.clip(wet + rng.uniform(-0.1, 0.1), 0.05, 0.7)))
+            orch = render.apply_room(orch, ir, wet)
         lo, hi = np.log10(self.peak_range)
         scale = 10 ** rng.uniform(lo, hi) / (np.max(np.abs(piano + orch)) + 1e-9)
         return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
@@ -188,9 +203,9 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
     return loss.item()
 
 
-def train(shared_data, out_path=None, steps: int = 6000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
+def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -210,6 +225,9 @@ def train(shared_data, out_path=None, steps: int = 6000, batch_size: int = 12, l
         Stop after this many steps in this call (the checkpoint lets a later call go on); each
         step's data and dropout depend only on (seed, step), so an interrupted and resumed run
         ends with the same weights as an uninterrupted one.
+    made_up_rooms : float
+        Share of the room-augmented mixes that get a made-up room
+        (:func:`concerto_nb.render.synthetic_impulse_response`) instead of a real one.
 
     Returns
     -------
@@ -231,8 +249,9 @@ def train(shared_data, out_path=None, steps: int = 6000, batch_size: int = 12, l
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
-    mixes = RandomMixes(stems, rooms, seed=seed)
-    run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, **net.config}
+    mixes = RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms)
+    run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, "made_up_rooms": made_up_rooms,
+           **net.config}
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if state.get("run", run) != run or state["model"].keys() != net.state_dict().keys():

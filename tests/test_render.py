@@ -1,6 +1,7 @@
 import warnings
 
 import numpy as np
+import pytest
 
 from concerto_nb import data, evaluation, io, render
 
@@ -62,3 +63,20 @@ def test_tempo_held_steady_through_the_pianos_rests():
         playing &= ~((curve[:, 0] > a) & (curve[:, 0] < b))
     np.testing.assert_array_equal(steady[playing], curve[playing])  # untouched where the piano plays
     assert np.all(np.diff(steady[:, 1]) > 0)
+
+
+def test_made_up_rooms_decay_at_the_asked_rate_and_faster_in_the_highs():
+    """Schroeder backward integration of the made-up impulse response: the level falls 60 dB in about
+    ``rt60`` below 1.5 kHz and in about ``high_decay * rt60`` above it."""
+    from scipy.signal import butter, sosfilt
+
+    sr = 22050
+    for rt60 in (0.6, 1.5):
+        ir = render.synthetic_impulse_response(sr, rt60, np.random.default_rng(1), high_decay=0.5)
+        assert np.sum(ir**2) == pytest.approx(1.0)
+        for band, expected in (("lowpass", rt60), ("highpass", 0.5 * rt60)):
+            # at 1 kHz / 3 kHz, away from the crossover at 1.5 kHz
+            part = sosfilt(butter(4, 1000.0 if band == "lowpass" else 3000.0, band, fs=sr, output="sos"), ir)
+            edc = 10 * np.log10(np.cumsum(part[::-1] ** 2)[::-1] / np.sum(part**2))
+            t5, t25 = (np.argmax(edc < -db) / sr for db in (5, 25))  # T20, from -5 to -25 dB
+            assert 3 * (t25 - t5) == pytest.approx(expected, rel=0.2)
