@@ -5,8 +5,8 @@ Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test p
 - exact piano and orchestra stems rendered from the Mutopia MIDI of Beethoven's Piano Concerto
   No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with three soundfonts
   (FluidR3_GM, TimGM6mb and Csound's public-domain GM bank; MuseScore General stays out for
-  evaluation), minus the
-  :data:`HELD_OUT` windows (evaluation excerpts: other notes than any training example);
+  evaluation), minus the :data:`HELD_OUT` windows (evaluation excerpts: other notes than any
+  training example);
 - real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD),
   minus one piano recording and the Brahms clip's last 15 s (:data:`HELD_OUT_PIANO`,
   :data:`HELD_OUT_ORCHESTRA_FROM_S`).
