@@ -31,6 +31,7 @@ __all__ = [
     "piano_rests",
     "warp_midi",
     "render_midi",
+    "score_to_midi",
     "apply_room",
     "synthetic_impulse_response",
     "render_demo",
@@ -150,6 +151,56 @@ def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> n
     if duration is not None:
         y = y[: int(round(duration * sr))]
     return y
+
+
+def score_to_midi(score, programs, qpm: float = 120.0, max_s: float | None = None, velocity: int = 80):
+    """A music21 score as MIDI: one instrument per part, ties merged, at one steady tempo.
+
+    Scores in music21's corpus seldom carry a metronome mark, so the tempo is the caller's.
+
+    Parameters
+    ----------
+    score : music21.stream.Score
+    programs : list of int
+        GM program of each part, in score order.
+    qpm : float
+        Quarter notes per minute.
+    max_s : float, optional
+        Keep the notes that start before this time.
+    velocity : int
+
+    Returns
+    -------
+    pretty_midi.PrettyMIDI
+    """
+    import pretty_midi
+
+    spq = 60.0 / qpm
+    out = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    for part, program in zip(score.parts, programs):
+        inst = pretty_midi.Instrument(program=int(program), name=str(part.partName or part.id))
+        sounding = {}  # pitch -> the open Note that a tie carries on
+        for element in part.flatten().notes:
+            if element.duration.isGrace:
+                continue
+            start, end = float(element.offset) * spq, float(element.offset + element.quarterLength) * spq
+            if max_s is not None and start >= max_s:
+                break
+            for note in element.notes if element.isChord else [element]:
+                pitch, tie = note.pitch.midi, note.tie.type if note.tie is not None else None
+                open_note = sounding.get(pitch)
+                if tie in ("continue", "stop") and open_note is not None:
+                    open_note.end = end
+                else:
+                    open_note = pretty_midi.Note(velocity, pitch, start, end)
+                    inst.notes.append(open_note)
+                if tie in ("start", "continue"):
+                    sounding[pitch] = open_note
+                else:
+                    sounding.pop(pitch, None)
+        if inst.notes:
+            out.instruments.append(inst)
+    return out
 
 
 def load_impulse_response(path, sr: int) -> np.ndarray:

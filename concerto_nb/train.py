@@ -7,6 +7,8 @@ Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test p
   (FluidR3_GM, TimGM6mb and Csound's public-domain GM bank; MuseScore General stays out for
   evaluation), minus the :data:`HELD_OUT` windows (evaluation excerpts: other notes than any
   training example);
+- chamber music and piano pieces from music21's corpus (:data:`CORPUS_WORKS`), rendered with
+  the same soundfonts, each ensemble part by an instrument of its register;
 - real solo piano (Kimiko Ishizaka, CC0) and real string orchestra (Brahms, US Army Strings, PD),
   minus one piano recording and the Brahms clip's last 15 s (:data:`HELD_OUT_PIANO`,
   :data:`HELD_OUT_ORCHESTRA_FROM_S`).
@@ -18,7 +20,9 @@ those, a made-up room: :func:`concerto_nb.render.synthetic_impulse_response`; th
 stay out), a random spectral tilt, sometimes one source silent (solo and tutti passages), and a
 random level (peak 0.03 to 1: a recording can be quiet or normalised).
 The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes,
-relative to the mixture's mean magnitude (so quiet and loud examples count the same).
+relative to the mixture's mean magnitude (so quiet and loud examples count the same), plus
+:data:`WAVEFORM_WEIGHT` x the error of the estimated piano waveform relative to the mixture, in dB
+(what SDR measures).
 
 ``concerto-nb train`` runs :func:`train`: fixed seed, progress bar, a checkpoint every 50 steps
 that a rerun resumes from.
@@ -45,6 +49,37 @@ TRAIN_PIECES = [
 TRAIN_SOUNDFONTS = ["fluidr3", "timgm6mb", "gmbank"]
 REAL_PIANO = ["bach_aria_goldberg.ogg", "bach_bwv1008_laboratorio.ogg", "bach_contrapunctus_observatory.ogg"]
 REAL_ORCHESTRA = ["Hungarian_Dance_number_5_-_Allegro_in_F_sharp_minor_(string_orchestra).hq.ogg"]
+# More notes and more orchestral timbres: chamber music and piano pieces from music21's corpus
+# (installed with music21, which synctoolbox needs). A work's parts are "piano" (all parts), an
+# ensemble (each part gets an instrument from the row of :data:`ENSEMBLE_PROGRAMS` for its register),
+# or a list of GM programs (0 = piano). Each movement is cut at :data:`CORPUS_MAX_S`.
+_QUARTET_MOVEMENTS = {"beethoven/opus18no1": 4, "beethoven/opus59no1": 4, "beethoven/opus59no2": 4,
+                      "beethoven/opus59no3": 4, "mozart/k155": 3, "mozart/k156": 4, "mozart/k458": 4,
+                      "mozart/k80": 4, "haydn/opus1no1": 5, "haydn/opus74no1": 4, "schumann_robert/opus41no1": 5}
+CORPUS_WORKS = {
+    **{f"{work}/movement{i}.mxl": "ensemble" for work, n in _QUARTET_MOVEMENTS.items() for i in range(1, n + 1)},
+    **{f"beethoven/{work}.mxl": "ensemble" for work in ("opus18no3", "opus18no4", "opus18no5", "opus74")},
+    "corelli/opus3no1/1grave.xml": "ensemble",
+    "schumann_clara/opus17": [40, 42, 0, 0],  # piano trio
+    "weber/concertino_clarinet": [71, 0, 0],  # clarinet and piano
+    "joplin/maple_leaf_rag": "piano",
+    "mozart/k545": "piano",
+    "chopin/mazurka06-2.krn": "piano",
+    "cpebach/h186.mxl": "piano",
+    **{f"schumann_clara/polonaise_op1n{i}.mxl": "piano" for i in range(1, 5)},
+}
+# GM programs a part of an ensemble may get, from the top part to the bass
+ENSEMBLE_PROGRAMS = [
+    [40, 48, 73, 68, 56],  # violin, strings, flute, oboe, trumpet
+    [40, 48, 71, 68],  # violin, strings, clarinet, oboe
+    [41, 49, 60, 71],  # viola, slow strings, horn, clarinet
+    [42, 48, 43, 70, 58],  # cello, strings, contrabass, bassoon, tuba
+]
+CORPUS_MAX_S = 240.0
+CORPUS_SHARE = 0.4  # share of the piano and of the orchestra excerpts drawn from the corpus
+# weight of the waveform error (dB) beside the magnitude loss: 4000 steps with it gained 0.18 dB held-out
+# piano SDR over the same run without it (benchmarks/separation.py)
+WAVEFORM_WEIGHT = 0.05
 TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
 SEGMENT_S = 6.0
 MADE_UP_ROOMS = 0.5
@@ -99,11 +134,71 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict
         with np.load(cached) as z:
             for kind in stems:
                 stems[kind].extend(_without_held_out(z[kind], HELD_OUT.get(piece), HELD_OUT_MARGIN_S))
+    for kind, parts in render_corpus_stems(cache_dir, progress).items():
+        stems[f"{kind}_corpus"] = parts
     for name in REAL_PIANO:
         stems["piano"].append(io.load_audio(shared_data / "ishizaka_cc0" / name, sr=masknet.SR)[0])
     for name in REAL_ORCHESTRA:
         y = io.load_audio(shared_data / "librosa_brahms" / name, sr=masknet.SR)[0]
         stems["orchestra"].append(y[: int((HELD_OUT_ORCHESTRA_FROM_S - HELD_OUT_MARGIN_S) * masknet.SR)])
+    return stems
+
+
+def _corpus_programs(work: str, n_parts: int, soundfont: str) -> list:
+    """The GM program of each part of a corpus work, the same on every run (seeded by the names)."""
+    import zlib
+
+    roles = CORPUS_WORKS[work]
+    if roles == "piano":
+        return [0] * n_parts
+    if roles != "ensemble":
+        return list(roles)
+    rng = np.random.default_rng(zlib.crc32(f"{work}.{soundfont}".encode()))
+    rows = [round(i * (len(ENSEMBLE_PROGRAMS) - 1) / max(1, n_parts - 1)) for i in range(n_parts)]
+    return [int(rng.choice(ENSEMBLE_PROGRAMS[r])) for r in rows]
+
+
+def render_corpus_stems(cache_dir, progress: bool = True) -> dict:
+    """Render (or load from ``cache_dir/corpus``) :data:`CORPUS_WORKS` with each training soundfont.
+
+    Every note gets a random velocity (the encodings carry few dynamics) and each work a random
+    tempo; both are seeded by the work's name, so a rerun renders the same audio.
+
+    Returns
+    -------
+    dict with lists ``piano`` and ``orchestra`` of float32 arrays (one per movement and soundfont
+    that has such parts).
+    """
+    import zlib
+
+    from tqdm.auto import tqdm
+
+    cache_dir = Path(cache_dir) / "corpus"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stems = {"piano": [], "orchestra": []}
+    for work in tqdm(CORPUS_WORKS, desc="render corpus stems", disable=not progress):
+        cached = {sf: cache_dir / f"{work.replace('/', '_')}.{sf}.npz" for sf in TRAIN_SOUNDFONTS}
+        if not all(path.exists() for path in cached.values()):
+            import music21
+
+            score = music21.corpus.parse(work)
+            for sf, path in cached.items():
+                rng = np.random.default_rng(zlib.crc32(f"{work}.{sf}".encode()))
+                programs = _corpus_programs(work, len(score.parts), sf)
+                pm = render.score_to_midi(score, programs, qpm=rng.uniform(80, 140), max_s=CORPUS_MAX_S)
+                for inst in pm.instruments:
+                    for note in inst.notes:
+                        note.velocity = int(rng.integers(50, 110))
+                piano_pm, orch_pm = render.split_stems(pm)
+                audio = {kind: render.render_midi(part, masknet.SR, sf).astype(np.float32)
+                         for kind, part in (("piano", piano_pm), ("orchestra", orch_pm)) if part.instruments}
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, **audio)
+                tmp.rename(path)
+        for path in cached.values():
+            with np.load(path) as z:
+                for kind in z.files:
+                    stems[kind].append(z[kind])
     return stems
 
 
@@ -123,15 +218,18 @@ class RandomMixes:
     """
 
     def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0),
-                 made_up_rooms: float = 0.0):
+                 made_up_rooms: float = 0.0, corpus_share: float = 0.0):
         self.stems, self.rooms = stems, rooms
-        self.made_up_rooms = made_up_rooms
+        self.made_up_rooms, self.corpus_share = made_up_rooms, corpus_share
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
         self.peak_range = peak_range
 
-    def _excerpt(self, sources):
+    def _excerpt(self, kind):
         rng = self.rng
+        sources = self.stems[kind]
+        if self.stems.get(f"{kind}_corpus") and rng.uniform() < self.corpus_share:
+            sources = self.stems[f"{kind}_corpus"]
         for _ in range(20):  # look for a non-silent excerpt
             y = sources[rng.integers(len(sources))]
             start = rng.integers(0, max(1, len(y) - self.n))
@@ -151,7 +249,7 @@ class RandomMixes:
 
     def example(self):
         rng = self.rng
-        piano, orch = self._tilt(self._excerpt(self.stems["piano"])), self._tilt(self._excerpt(self.stems["orchestra"]))
+        piano, orch = self._tilt(self._excerpt("piano")), self._tilt(self._excerpt("orchestra"))
         piano *= 10 ** (rng.uniform(-9, 9) / 20)
         u = rng.uniform()
         if u < 0.1:
@@ -177,24 +275,43 @@ class RandomMixes:
         return np.stack([p for p, _ in pairs]), np.stack([o for _, o in pairs])
 
 
-def _magnitudes(torch, y):
+def _stft(torch, y):
     window = torch.hann_window(masknet.N_FFT)
     X = torch.stft(torch.from_numpy(y), masknet.N_FFT, masknet.HOP, window=window, return_complex=True)
-    return X.abs().transpose(1, 2)  # (batch, frames, bins)
+    return X.transpose(1, 2)  # (batch, frames, bins)
 
 
-def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None) -> float:
-    """One optimisation step on a batch of random mixes that depends only on (seed, step)."""
+def _magnitudes(torch, y):
+    return _stft(torch, y).abs()
+
+
+def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None,
+                  waveform_weight: float = 0.0) -> float:
+    """One optimisation step on a batch of random mixes that depends only on (seed, step).
+
+    The loss is the L1 distance of the masked magnitudes (see the module's docstring), plus
+    ``waveform_weight`` x the error of the piano waveform (soft mask, mixture phase) in dB
+    relative to the mixture: what SDR measures.
+    """
     import torch
 
     mixes.rng = np.random.default_rng([seed, step])
     torch.manual_seed(seed * 1_000_003 + step)
     piano, orch = mixes.batch(batch_size)
-    P, O, M = _magnitudes(torch, piano), _magnitudes(torch, orch), _magnitudes(torch, piano + orch)
+    X = _stft(torch, piano + orch)
+    P, O, M = _magnitudes(torch, piano), _magnitudes(torch, orch), X.abs()
     mask = net(M)
     # each example weighs the same whatever its level (the mixes range over 30 dB)
     level = M.mean(dim=(1, 2)).clamp_min(1e-6)
     loss = (((mask * M - P).abs().mean(dim=(1, 2)) + ((1 - mask) * M - O).abs().mean(dim=(1, 2))) / level).mean()
+    if waveform_weight:
+        window = torch.hann_window(masknet.N_FFT)
+        estimate = torch.istft((mask * X).transpose(1, 2), masknet.N_FFT, masknet.HOP, window=window,
+                               length=piano.shape[1])
+        # the two masks add up to 1, so the orchestra's error is the piano's error with its sign flipped
+        error = (torch.from_numpy(piano) - estimate).pow(2).sum(dim=1)
+        energy = torch.from_numpy(piano + orch).pow(2).sum(dim=1).clamp_min(1e-9)
+        loss = loss + waveform_weight * (10 * torch.log10(error / energy + 1e-4)).mean()
     opt.zero_grad()
     loss.backward()
     if clip_norm is not None:
@@ -205,7 +322,8 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
 
 def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
-          stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS) -> dict:
+          stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
+          waveform_weight: float = WAVEFORM_WEIGHT) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -228,6 +346,10 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     made_up_rooms : float
         Share of the room-augmented mixes that get a made-up room
         (:func:`concerto_nb.render.synthetic_impulse_response`) instead of a real one.
+    corpus_share : float
+        Share of the piano and of the orchestra excerpts drawn from :data:`CORPUS_WORKS`.
+    waveform_weight : float
+        Weight of the waveform error in the loss (:func:`training_step`).
 
     Returns
     -------
@@ -249,9 +371,9 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
-    mixes = RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms)
+    mixes = RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share)
     run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, "made_up_rooms": made_up_rooms,
-           **net.config}
+           "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if state.get("run", run) != run or state["model"].keys() != net.state_dict().keys():
@@ -268,7 +390,8 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     # the GRU's many small steps run ~10x faster on one thread than two fighting over 2 cores
     with masknet.torch_threads(threads):
         for step in bar:
-            history.append(training_step(net, opt, mixes, batch_size, seed, step, clip_norm=5.0))
+            history.append(training_step(net, opt, mixes, batch_size, seed, step, clip_norm=5.0,
+                                         waveform_weight=waveform_weight))
             sched.step()
             bar.set_postfix(loss=f"{np.mean(history[-20:]):.4f}")
             if (step + 1) % log_every == 0 or step + 1 == end:

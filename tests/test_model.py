@@ -131,6 +131,54 @@ def test_training_never_sees_the_held_out_excerpts():
     assert len(stems["orchestra"][-1]) <= (train.HELD_OUT_ORCHESTRA_FROM_S - train.HELD_OUT_MARGIN_S) * sr
 
 
+def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share():
+    corpus = train.render_corpus_stems(train.DEFAULT_CACHE, progress=False)
+    ensembles = [w for w, roles in train.CORPUS_WORKS.items() if roles == "ensemble"]
+    solo_piano = [w for w, roles in train.CORPUS_WORKS.items() if roles == "piano"]
+    with_piano = [w for w, roles in train.CORPUS_WORKS.items() if roles != "ensemble"]
+    n_sf = len(train.TRAIN_SOUNDFONTS)
+    assert len(corpus["orchestra"]) == (len(train.CORPUS_WORKS) - len(solo_piano)) * n_sf
+    assert len(corpus["piano"]) == len(with_piano) * n_sf
+    assert all(0 < len(y) <= (train.CORPUS_MAX_S + 3) * model.SR and np.sqrt(np.mean(y**2)) > 1 for y in
+               corpus["orchestra"] + corpus["piano"])
+    # an ensemble's parts get instruments of their register; another soundfont may give other ones
+    programs = {sf: [train._corpus_programs(w, 4, sf) for w in ensembles] for sf in train.TRAIN_SOUNDFONTS}
+    assert all(p in row for sf in programs for ps in programs[sf] for p, row in zip(ps, train.ENSEMBLE_PROGRAMS))
+    assert programs["fluidr3"] != programs["gmbank"]
+    assert programs["fluidr3"] == [train._corpus_programs(w, 4, "fluidr3") for w in ensembles]
+
+    # a low tone for the concertos' stems, a high one for the corpus': which one each excerpt came from
+    t = np.arange(20 * model.SR) / model.SR
+    stems = {"piano": [np.sin(2 * np.pi * 220 * t)], "piano_corpus": [np.sin(2 * np.pi * 3520 * t)],
+             "orchestra": [np.sin(2 * np.pi * 220 * t)], "orchestra_corpus": [np.sin(2 * np.pi * 3520 * t)]}
+    for share in (0.0, 0.4, 1.0):
+        mixes = train.RandomMixes(stems, rooms=[], seed=1, corpus_share=share)
+        high = [np.mean(np.abs(np.diff(mixes._excerpt(kind)))) > 0.3 for kind in ("piano", "orchestra") * 200]
+        assert abs(np.mean(high) - share) < 0.06
+
+
+def test_the_waveform_term_of_the_loss_is_the_piano_error_that_sdr_measures(demo22):
+    net = model._build()().eval()  # no dropout: the same mask as separate() computes
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)  # the step leaves the network as it is
+    piano, orchestra = demo22["piano"][: 6 * model.SR], demo22["orchestra"][: 6 * model.SR]
+    stems = {"piano": [piano], "orchestra": [orchestra]}
+
+    def loss(weight):
+        mixes = train.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
+        return train.training_step(net, opt, mixes, 2, seed=5, step=0, waveform_weight=weight)
+
+    term = (loss(0.5) - loss(0.0)) / 0.5
+    # the same batch, separated by the public path with the same network
+    mixes = train.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
+    mixes.rng = np.random.default_rng([5, 0])
+    p, o = mixes.batch(2)
+    errors = []
+    for pi, oi in zip(p, o):
+        estimate, _ = separation.separate(pi + oi, model.SR, net=net)
+        errors.append(10 * np.log10(np.sum((pi - estimate) ** 2) / np.sum((pi + oi) ** 2) + 1e-4))
+    assert abs(term - np.mean(errors)) < 0.05 and -30 < term < 0
+
+
 def test_a_checkpoint_of_another_run_is_refused_not_mixed_in(tmp_path):
     kwargs = dict(batch_size=2, seed=3, progress=False, log_every=1, checkpoint=tmp_path / "ck.pt")
     train.train(SHARED, out_path=tmp_path / "a.pt", steps=4, stop_after=1, **kwargs)
