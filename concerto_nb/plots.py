@@ -143,7 +143,7 @@ def plot_cost_matrix(details: dict, time_map=None, ground_truth=None, feature_ra
     im = ax.imshow(C.T, origin="lower", aspect="auto", cmap="gray", extent=[lo1, hi1, lo2, hi2],
                    interpolation="nearest")
     fig.colorbar(im, ax=ax, label="cosine distance of chroma")
-    ax.plot(path[0], path[1], color="tab:orange", lw=1.2, label="DTW path")
+    ax.plot(path[0], path[1], color="tab:orange", lw=1.2, label="warping path")
     if time_map is not None:
         ax.plot(time_map[:, 0], time_map[:, 1], ".", color="tab:blue", ms=3, label="time map (anchors)")
     if ground_truth is not None:
