@@ -789,7 +789,7 @@ def _played_s(time_map: np.ndarray, keep: np.ndarray | None, path: np.ndarray, p
 
 
 def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_s: float = 5.0,
-                  max_step: int = 2) -> np.ndarray:
+                  max_step: int = 2, max_cells: int = 20_000_000) -> np.ndarray:
     """Re-align around each skip or repeat with a path that jumps, forward or back, in one step.
 
     DTW can only cross a skipped passage with a run of reference steps, each paying the cost
@@ -820,6 +820,9 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         Seconds of reference re-aligned on each side of a passage.
     max_step : int
         Most reference frames per performance frame outside the jump (tempo ratio up to ``max_step``).
+    max_cells : int
+        A passage whose window has more (reference x performance) frames keeps DTW's path: the dynamic
+        programming holds about 14 bytes per cell (the default: a repeat of about 30 s, a skip of minutes).
 
     Returns
     -------
@@ -839,7 +842,7 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         a = int(np.searchsorted(path[0], max(0, int((start_s - margin) * FEATURE_RATE))))
         b = min(int(np.searchsorted(path[0], int((end_s + margin) * FEATURE_RATE))), path.shape[1] - 1)
         (n0, m0), (n1, m1) = path[:, a], path[:, b]
-        if n1 - n0 < 3 or m1 - m0 < 3:
+        if n1 - n0 < 3 or m1 - m0 < 3 or (n1 - n0 + 1) * (m1 - m0 + 1) > max_cells:
             continue
         # the cost MrMsDTW's finest level uses: chroma and DLNCO, half and half
         cost = compute_cost_matrices_between_anchors(chroma_1, chroma_2, np.array([[n0, n1], [m0, m1]]),
@@ -863,8 +866,8 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
     before[0] = cost[0, 0]
     after = np.full(n, np.inf)  # jumped already
     step_before = np.zeros((m, n), np.int8)
-    step_after = np.zeros((m, n), np.int16)  # -1: the jump lands here
-    jump_from = np.zeros((m, n), np.int64)
+    step_after = np.zeros((m, n), np.int8)  # -1: the jump lands here
+    jump_from = np.zeros((m, n), np.int32)
     for j in range(1, m):
         best_before, best_after = np.full(n, np.inf), np.full(n, np.inf)
         for s in range(max_step + 1):
@@ -894,9 +897,9 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
     for j in range(m - 1, 0, -1):
         ref[j] = r
         if jumped and step_after[j, r] == -1:
-            r, jumped = jump_from[j, r], False
+            r, jumped = int(jump_from[j, r]), False
         else:
-            r -= (step_after if jumped else step_before)[j, r]
+            r -= int((step_after if jumped else step_before)[j, r])
     ref[0] = r
     return ref
 

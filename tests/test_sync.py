@@ -277,10 +277,13 @@ def test_realign_jumps_moves_skips_and_repeats_to_where_the_pianist_jumped(demo2
     wrong = _path(lambda t: ref_of(np.where(t < 17.0, t, t + 12.0)), frames)
     ref_s = ref_of(np.array([17.0, 29.0])).tolist()
     found = [{"kind": "skip", "reference_s": ref_s, "performance_s": [17.0, 17.0]}]
-    path = sync.realign_jumps(wrong, found, reference, sync.features(skipped)) / rate
+    performance = sync.features(skipped)
+    path = sync.realign_jumps(wrong, found, reference, performance) / rate
     k = int(np.argmax(np.diff(path[0])))
     assert abs(path[1, k] - 20.0) < 0.3  # where the pianist cut
     assert abs(path[0, k] - ref_of(20.0)) < 0.3 and abs(path[0, k + 1] - ref_of(32.0)) < 0.3
+    # a window too large for the memory bound keeps DTW's path
+    assert np.array_equal(sync.realign_jumps(wrong, found, reference, performance, max_cells=10_000), wrong)
     # repeat: 20-30 s played twice; the true map stalls at 30 s for 10 s, this one at 25 s
     repeated = np.concatenate([pianist[: 30 * sr], pianist[20 * sr:]])
     frames = len(repeated) * rate // sr
