@@ -743,7 +743,7 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     # reference frames mapped to silence in the performance carry no timing information
     perf_level = _level_db(performance, sr, chroma_2.shape[1])
     perf_active = _activity(perf_level)
-    timed = _timed(perf_active, dlnco_2, perf_level)
+    timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
     durations = len(reference) / sr, len(performance) / sr
 
