@@ -128,9 +128,7 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict
             p = render.render_midi(piano_pm, masknet.SR, sf).astype(np.float32)
             o = render.render_midi(orch_pm, masknet.SR, sf).astype(np.float32)
             n = min(len(p), len(o))
-            tmp = cached.with_suffix(".tmp.npz")
-            np.savez(tmp, piano=p[:n], orchestra=o[:n])
-            tmp.rename(cached)
+            _save_stems(cached, piano=p[:n], orchestra=o[:n])
         with np.load(cached) as z:
             for kind in stems:
                 stems[kind].extend(_without_held_out(z[kind], HELD_OUT.get(piece), HELD_OUT_MARGIN_S))
@@ -192,14 +190,21 @@ def render_corpus_stems(cache_dir, progress: bool = True) -> dict:
                 piano_pm, orch_pm = render.split_stems(pm)
                 audio = {kind: render.render_midi(part, masknet.SR, sf).astype(np.float32)
                          for kind, part in (("piano", piano_pm), ("orchestra", orch_pm)) if part.instruments}
-                tmp = path.with_suffix(".tmp.npz")
-                np.savez(tmp, **audio)
-                tmp.rename(path)
+                _save_stems(path, **audio)
         for path in cached.values():
             with np.load(path) as z:
                 for kind in z.files:
                     stems[kind].append(z[kind])
     return stems
+
+
+def _save_stems(path: Path, **stems):
+    """Cache rendered stems as ``.npz``, atomically: an interrupted render leaves no half-written file."""
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to the temporary name
+            np.savez(f, **stems)
+
+    io.atomic_write(path, write)
 
 
 def _without_held_out(y, window, margin_s):
