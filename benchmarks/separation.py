@@ -13,6 +13,8 @@ orchestra clip. Excerpts:
 - a random mix of the held-out real recordings (Ishizaka's WTC prelude 1 and the last 15 s of the
   Brahms string orchestra clip) at 0 dB.
 
+``benchmarks/tta_whole.py`` measures test-time adaptation on whole movements, what users give it.
+
 Methods: the unprocessed mixture, the ideal ratio mask (oracle upper bound), HPSS (unsupervised
 baseline), the network with the four reconstructions (soft mask, Wiener gain, multichannel Wiener
 EM, median-smoothed mask) and the network after test-time adaptation on the excerpt's own solo
