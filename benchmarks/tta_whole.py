@@ -15,7 +15,7 @@ with other soundfonts, outside 450-540 s). For each, in one run:
   the piano's share outside the passages that ``adapt``'s guard checks (it rejects below
   ``-adaptation.MAX_PIANO_DROP_DB``; here the passages are passed in, so it is reported, not applied).
 
-Plain SDR and SI-SDR: a movement's tutti leave the piano silent for minutes, where BSSEval's framewise
+Plain SDR only: a movement's tutti leave the piano silent for minutes, where BSSEval's framewise
 medians mean nothing.
 """
 import argparse
@@ -42,6 +42,10 @@ def other_share(passages, own, other):
     return float(e_other / max(e_own + e_other, 1e-12))
 
 
+def seconds(passages):
+    return sum(b - a for a, b in passages)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -60,7 +64,6 @@ def main():
               f"network {base:.2f} dB", flush=True)
         for label, kwargs in THRESHOLDS.items():
             p_only, o_only = adaptation.find_solo_passages(mix, SR, net, **kwargs)
-            seconds = lambda ps: sum(b - a for a, b in ps)  # noqa: E731
             print(f"  {label} thresholds: piano-only {seconds(p_only):.0f} s "
                   f"({100 * other_share(p_only, piano, orch):.1f} % orchestra), orchestra-only "
                   f"{seconds(o_only):.0f} s ({100 * other_share(o_only, orch, piano):.1f} % piano)", flush=True)

@@ -28,8 +28,8 @@ from ._arrays import runs
 __all__ = ["find_solo_passages", "adapt", "piano_share_change"]
 
 HEAD = ("fc_out", "bin_weights")  # what layers="head" fine-tunes
-# benchmarks/separation.py with 0.6.0's network and 0.6.1's thresholds: the adaptations that helped (+0.1 to
-# +1.1 dB piano SDR, whole movements included) moved the piano's share outside the passages by -1.20 to
+# benchmarks/separation.py and tta_whole.py, 0.6.0's network, 0.6.1's thresholds: the adaptations that helped
+# (+0.1 to +1.1 dB piano SDR, whole movements included) moved the piano's share outside the passages by -1.20 to
 # +1.44 dB; the one that hurt (-0.9 dB, the Op. 37 window) by 0.00 dB, so this guard no longer catches it.
 # With 0.6.0's first thresholds the Op. 37 window's adaptation hurt at -1.83 dB and was rejected; 0.5.0's
 # network's hurt at -9.0 dB. A loose bound against the worst: an adaptation that helps can be rejected too.
