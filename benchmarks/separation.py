@@ -15,7 +15,8 @@ orchestra clip. Excerpts:
 
 ``benchmarks/tta_whole.py`` measures test-time adaptation on whole movements, what users give it.
 
-Methods: the unprocessed mixture, the ideal ratio mask (oracle upper bound), HPSS (unsupervised
+Methods: the unprocessed mixture, the ideal ratio mask (oracle upper bound) and the same at the
+resolution of the network's 128 mel bands (the best mask that varies only from band to band), HPSS (unsupervised
 baseline), the network with the four reconstructions (soft mask, Wiener gain, multichannel Wiener
 EM, median-smoothed mask) and the network after test-time adaptation on the excerpt's own solo
 passages (found automatically; the real mix has none, so it is left out there), with a line saying
@@ -91,6 +92,7 @@ def _net(mix, **kwargs):
 METHODS = {
     "mixture": lambda mix, p, o: (mix, mix),
     "oracle IRM": lambda mix, p, o: evaluation.oracle_irm(p, o),
+    "oracle, 128 bands": lambda mix, p, o: evaluation.oracle_irm(p, o, n_bands=128),
     "HPSS": lambda mix, p, o: separation.separate(mix, SR, method="hpss"),
     "net, soft mask": lambda mix, p, o: _net(mix),
     "net, Wiener gain": lambda mix, p, o: _net(mix, reconstruction="wiener"),

@@ -88,7 +88,7 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     return [(float(a), float(b)) for a, b in piano], [(float(a), float(b)) for a, b in orchestra]
 
 
-def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 60.0,
+def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 90.0,
           max_steps: int = 200, batch_size: int = 8, lr: float = 3e-4, seed: int = 0, progress: bool = False,
           layers: str = "all", max_piano_drop_db: float | None = MAX_PIANO_DROP_DB):
     """A copy of the network fine-tuned on mixes of the recording's own solo passages.
@@ -103,7 +103,7 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
     piano_only, orchestra_only : list of (start_s, end_s), optional
         The passages; found with :func:`find_solo_passages` when not given.
     max_seconds, max_steps : bounds on the fine-tuning. ``max_steps`` is the one that normally stops it
-        (200 steps take about 50 s on one core), so the same seed gives the same network on any machine;
+        (200 steps take about 60 s on one core), so the same seed gives the same network on any machine;
         ``max_seconds`` cuts it short on a slow or busy one, and then the result depends on the load.
     layers : {"all", "head"}
         Fine-tune every weight (default, what ``benchmarks/separation.py`` measures), or only the

@@ -328,7 +328,7 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
 def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
-          waveform_weight: float = WAVEFORM_WEIGHT) -> dict:
+          waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -355,6 +355,10 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
         Share of the piano and of the orchestra excerpts drawn from :data:`CORPUS_WORKS`.
     waveform_weight : float
         Weight of the waveform error in the loss (:func:`training_step`).
+    hidden : int, optional
+        GRU units per direction (default: :class:`concerto_nb.model.MaskNet`'s, 160); fewer train
+        and separate faster (128 did as well on rendered excerpts but worse on real recordings:
+        README, changelog 0.7.0).
 
     Returns
     -------
@@ -372,7 +376,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
 
     stems = render_training_stems(shared_data, cache_dir, progress)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
-    net = masknet._build()()
+    net = masknet._build()(**({} if hidden is None else {"hidden": hidden}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0

@@ -39,6 +39,20 @@ def test_model_separation_is_deterministic_and_stereo(demo22):
     np.testing.assert_allclose(p + o, stereo, atol=1e-4)
 
 
+def test_weights_from_before_the_bin_input_load_as_they_were_trained(tmp_path):
+    torch.manual_seed(0)
+    old = model._build()(bin_input=0).eval()
+    path = model.save_model(old, tmp_path / "old.pt")
+    state = torch.load(path, weights_only=True)
+    del state["_config"]["bin_input"]  # files saved before 0.7.0 do not name it
+    torch.save(state, path)
+    loaded = model.load_model(path)
+    assert loaded.config["bin_input"] == 0 and not hasattr(loaded, "fc_bins")
+    mag = torch.rand(1, 50, model.N_BINS)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(mag), old.half().float()(mag), atol=1e-3, rtol=0)
+
+
 def test_training_is_reproducible_and_resumable(tmp_path):
     kwargs = dict(steps=4, batch_size=2, seed=3, progress=False, log_every=2)
     a = train.train(SHARED, out_path=tmp_path / "a.pt", checkpoint=tmp_path / "ck_a.pt", **kwargs)
@@ -50,6 +64,9 @@ def test_training_is_reproducible_and_resumable(tmp_path):
     wa, wb = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
     assert all(torch.equal(wa[k], wb[k]) for k in wa if k != "_config")
     assert model.load_model(tmp_path / "b.pt") is not None
+    # a smaller core is a different run: its own configuration in the weights, and not b's checkpoint
+    c = train.train(SHARED, out_path=tmp_path / "c.pt", checkpoint=tmp_path / "ck_c.pt", hidden=32, **kwargs)
+    assert model.load_model(tmp_path / "c.pt").config["hidden"] == 32 and c["history"] != a["history"]
 
 
 def test_solo_passages_are_found_in_the_demo(demo22):
