@@ -77,14 +77,17 @@ def bss_eval(references, estimates, sr: int, window_s: float = 1.0) -> dict:
     return {"sdr": med(sdr_), "sir": med(sir_), "sar": med(sar_)}
 
 
-def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop: int = 512, n_bands: int | None = None):
+def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop: int = 512, n_bands: int | None = None,
+               sr: int = 22050):
     """Separate ``piano + orchestra`` with the ideal ratio mask ``|P|^2 / (|P|^2 + |O|^2)`` and mixture phase.
 
     The stems are ``(n,)`` or ``(channels, n)``; each channel gets its own mask.
     ``n_bands``: the ideal ratio of the energies in that many mel bands (those of
     :class:`concerto_nb.model.MaskNet`), spread back over each band's bins: the best mask that
     varies only from band to band. If it comes close to the full-resolution one, a network's gap
-    to the oracle is not for want of frequency resolution.
+    to the oracle is not for want of frequency resolution. ``sr``, the stems' sample rate, places
+    the bands (it matters only with ``n_bands``); above 11.025 kHz there are none, and the mask
+    leaves those bins to the orchestra, as the network does.
 
     Examples
     --------
@@ -100,7 +103,7 @@ def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop:
     else:
         from .model import band_basis
 
-        mel = band_basis(n_bands, n_fft)
+        mel = band_basis(n_bands, n_fft, sr)
         band_p, band_o = np.einsum("bk,...kt->...bt", mel, p2), np.einsum("bk,...kt->...bt", mel, o2)
         spread = mel / np.maximum(mel.sum(axis=0, keepdims=True), 1e-9)
         mask = np.einsum("bk,...bt->...kt", spread, band_p / np.maximum(band_p + band_o, 1e-12))

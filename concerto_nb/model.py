@@ -46,12 +46,13 @@ def _torch():
     return torch
 
 
-def band_basis(n_bands: int, n_fft: int = N_FFT) -> np.ndarray:
-    """The network's frequency bands: ``(n_bands, n_fft // 2 + 1)`` mel triangles (30 Hz to
-    11.025 kHz at :data:`SR`), each row summing to 1, so ``basis @ |X|`` is each band's mean level."""
+def band_basis(n_bands: int, n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
+    """The network's frequency bands: ``(n_bands, n_fft // 2 + 1)`` mel triangles from 30 Hz to
+    11.025 kHz (the network's Nyquist frequency), each row summing to 1, so ``basis @ |X|`` is each
+    band's mean level. At another ``sr`` the same bands cover the bins of the same frequencies."""
     import librosa
 
-    fb = librosa.filters.mel(sr=SR, n_fft=n_fft, n_mels=n_bands, fmin=30.0, fmax=SR / 2, norm=None)
+    fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_bands, fmin=30.0, fmax=SR / 2, norm=None)
     return (fb / np.maximum(fb.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
