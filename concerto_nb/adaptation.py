@@ -34,6 +34,14 @@ HEAD = ("fc_out", "bin_weights")  # what layers="head" fine-tunes
 # With 0.6.0's first thresholds the Op. 37 window's adaptation hurt at -1.83 dB and was rejected; 0.5.0's
 # network's hurt at -9.0 dB. A loose bound against the worst: an adaptation that helps can be rejected too.
 MAX_PIANO_DROP_DB = 1.5
+# Fine-tuning schedule by how much solo material there is (seconds of the scarcer kind of passage). A 75 s
+# excerpt holds 10-30 s of solo passages in all: fine-tuning longer or faster learns them by heart (scratch trials
+# on the demo and KV488 at 120 s gained less than 200 steps at 3e-4, or lost). A whole movement holds over a
+# minute: there it goes on gaining (benchmarks/tta_whole.py, held-out soundfont: KV488 I +0.9 -> +1.2 dB,
+# Op. 37 I +1.4 -> +2.2 dB).
+SHORT_SCHEDULE = {"max_steps": 200, "lr": 3e-4}
+LONG_SCHEDULE = {"max_steps": 600, "lr": 6e-4}
+LONG_PASSAGES_S = 45.0
 
 
 def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.85, orchestra_share: float = 0.06,
@@ -88,9 +96,9 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     return [(float(a), float(b)) for a, b in piano], [(float(a), float(b)) for a, b in orchestra]
 
 
-def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 90.0,
-          max_steps: int = 200, batch_size: int = 8, lr: float = 3e-4, seed: int = 0, progress: bool = False,
-          layers: str = "all", max_piano_drop_db: float | None = MAX_PIANO_DROP_DB):
+def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 300.0,
+          max_steps: int | None = None, batch_size: int = 8, lr: float | None = None, seed: int = 0,
+          progress: bool = False, layers: str = "all", max_piano_drop_db: float | None = MAX_PIANO_DROP_DB):
     """A copy of the network fine-tuned on mixes of the recording's own solo passages.
 
     Parameters
@@ -102,14 +110,18 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
         Starting point (default: the shipped network); it is not modified.
     piano_only, orchestra_only : list of (start_s, end_s), optional
         The passages; found with :func:`find_solo_passages` when not given.
-    max_seconds, max_steps : bounds on the fine-tuning. ``max_steps`` is the one that normally stops it
-        (200 steps take about 60 s on one core), so the same seed gives the same network on any machine;
-        ``max_seconds`` cuts it short on a slow or busy one, and then the result depends on the load.
+    max_seconds, max_steps : bounds on the fine-tuning. ``max_steps`` is the one that normally stops it,
+        so the same seed gives the same network on any machine; ``max_seconds`` cuts it short on a slow
+        or busy one, and then the result depends on the load. By default ``max_steps`` (and ``lr``)
+        follow the solo material: with at least :data:`LONG_PASSAGES_S` seconds of each kind of
+        passage (a whole movement) :data:`LONG_SCHEDULE`, 600 steps at 6e-4 (about 3.5 minutes on
+        one core beside another job), else :data:`SHORT_SCHEDULE`, 200 steps at 3e-4 (about a minute).
     layers : {"all", "head"}
         Fine-tune every weight (default, what ``benchmarks/separation.py`` measures), or only the
         output layer and the per-bin weights (the recurrent core stays as trained and each step
         costs about half; in our trials it gained less than fine-tuning everything).
-    batch_size, lr, seed : fine-tuning schedule; the same seed gives the same result.
+    batch_size, lr, seed : fine-tuning schedule (``lr`` by default as ``max_steps``); the same seed
+        gives the same result.
     progress : bool
         Show a progress bar.
     max_piano_drop_db : float or None
@@ -121,8 +133,9 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
     -------
     adapted : MaskNet (eval mode)
     info : dict
-        The passages used, the number of steps, the seconds spent, the loss history and
-        ``piano_change_db`` (the change of the piano's share outside the passages).
+        The passages used, the schedule (``max_steps``, ``lr``), the number of steps taken, the
+        seconds spent, the loss history and ``piano_change_db`` (the change of the piano's share
+        outside the passages).
         With no passage of one kind, the network is returned unchanged and ``info["skipped"]``
         says why; with a rejected adaptation, too, and ``info["rejected"]`` says why.
     """
@@ -138,7 +151,12 @@ def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None
         found_p, found_o = find_solo_passages(y22, masknet.SR, base)
         piano_only = found_p if piano_only is None else piano_only
         orchestra_only = found_o if orchestra_only is None else orchestra_only
-    info = {"piano_only": piano_only, "orchestra_only": orchestra_only, "steps": 0, "seconds": 0.0, "history": []}
+    scarcer_s = min(sum(b - a for a, b in piano_only), sum(b - a for a, b in orchestra_only))
+    schedule = LONG_SCHEDULE if scarcer_s >= LONG_PASSAGES_S else SHORT_SCHEDULE
+    max_steps = schedule["max_steps"] if max_steps is None else max_steps
+    lr = schedule["lr"] if lr is None else lr
+    info = {"piano_only": piano_only, "orchestra_only": orchestra_only, "steps": 0, "seconds": 0.0, "history": [],
+            "max_steps": max_steps, "lr": lr}
     if not piano_only or not orchestra_only:
         info["skipped"] = "no " + ("piano-only" if not piano_only else "orchestra-only") + " passage found"
         warnings.warn(f"test-time adaptation skipped: {info['skipped']}", stacklevel=2)

@@ -92,6 +92,7 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
     mix = demo22["concerto"]
     net, info = adaptation.adapt(mix, sync.SYNC_SR, max_steps=3, batch_size=2)
     assert info["steps"] == 3 and len(info["history"]) == 3 and "rejected" not in info
+    assert info["lr"] == adaptation.SHORT_SCHEDULE["lr"]  # an excerpt's few seconds of solo passages
     assert net is not model.load_model()  # a copy: the shipped network is untouched
     shipped = dict(model.load_model().named_parameters())
     assert not torch.equal(dict(net.named_parameters())["rnn.weight_hh_l0"], shipped["rnn.weight_hh_l0"])
@@ -104,6 +105,21 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
     with pytest.warns(UserWarning, match="no piano-only passage"):
         same, info = adaptation.adapt(tutti, sync.SYNC_SR, max_steps=3)
     assert same is model.load_model() and "skipped" in info
+
+
+def test_adaptation_fine_tunes_longer_on_a_movement_s_worth_of_solo_passages(demo22):
+    from concerto_nb import adaptation
+
+    n = int(adaptation.LONG_PASSAGES_S * sync.SYNC_SR)
+    # the demo's piano alone, then its orchestra alone: as much solo material as a whole movement holds
+    solos = np.concatenate([demo22["piano"][:n], demo22["orchestra"][:n]])
+    seconds = adaptation.LONG_PASSAGES_S
+    _, info = adaptation.adapt(solos, sync.SYNC_SR, piano_only=[(0.0, seconds)],
+                               orchestra_only=[(seconds, 2 * seconds)], max_steps=2, batch_size=2)
+    assert info["lr"] == adaptation.LONG_SCHEDULE["lr"] and info["steps"] == 2
+    _, info = adaptation.adapt(solos, sync.SYNC_SR, piano_only=[(0.0, seconds - 5)],
+                               orchestra_only=[(seconds, 2 * seconds)], max_steps=2, batch_size=2)
+    assert info["lr"] == adaptation.SHORT_SCHEDULE["lr"]
 
 
 def test_an_adaptation_that_gives_the_piano_away_is_rejected(demo22, monkeypatch):
