@@ -204,7 +204,7 @@ def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str 
     adapt : bool
         With ``method="model"``: fine-tune the network on this recording's own piano-only and
         orchestra-only passages first (:func:`concerto_nb.adaptation.adapt`: about a minute on an excerpt,
-        two to three on a whole movement, which holds more solo material to learn from).
+        three or four on a whole movement, which holds more solo material to learn from).
     piano_only, orchestra_only : list of (start_s, end_s), optional
         Those passages, if you know them; found automatically otherwise.
     chunk_s : float, optional
