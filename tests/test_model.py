@@ -223,3 +223,19 @@ def test_a_checkpoint_of_another_run_is_refused_not_mixed_in(tmp_path):
     with pytest.raises(ValueError, match="another training run"):
         train.train(SHARED, out_path=tmp_path / "b.pt", steps=8, **kwargs)
     assert not (tmp_path / "b.pt").exists()
+
+
+def test_the_random_equaliser_reshapes_each_stem_s_spectrum_smoothly_within_its_range():
+    noise = np.random.default_rng(0).standard_normal(6 * model.SR)
+    edges = np.geomspace(50, 10000, 13)  # half-octave bands
+    f = np.fft.rfftfreq(len(noise), 1 / model.SR)
+    band = lambda y: np.array([np.mean(np.abs(np.fft.rfft(y))[(f >= a) & (f < b)] ** 2)  # noqa: E731
+                               for a, b in zip(edges[:-1], edges[1:])])
+    mixes = train.RandomMixes({}, rooms=[], seed=2, eq_db=6.0)
+    curves = np.array([10 * np.log10(band(mixes._equalise(noise)) / band(noise)) for _ in range(20)])
+    assert np.abs(curves).max() < 6.5  # within +-6 dB
+    assert np.std(curves) > 2  # and it does reshape
+    # smooth: one node per octave, so at most 12 dB from one half-octave to the next but one
+    assert np.abs(curves[:, 2:] - curves[:, :-2]).max() < 12.5
+    assert np.std(curves[:, 5], axis=0) > 2  # another curve for each stem
+    assert np.array_equal(train.RandomMixes({}, rooms=[], seed=2)._equalise(noise), noise)  # eq_db=0: off
