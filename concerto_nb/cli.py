@@ -101,7 +101,7 @@ def _train(args):
 
     io.check_output(args.output or model.WEIGHTS, args.force)
     result = train.train(args.shared_data, out_path=args.output, steps=args.steps, batch_size=args.batch_size,
-                         seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden)
+                         seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden, workers=args.workers)
     print(f"{result['weights']}: {len(result['history'])} steps, final loss "
           f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
 
@@ -173,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--hidden", type=int, default=None, help="GRU units per direction (default 160)")
     s.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="processes that make the batches ahead (default 1; 0: none; the weights are the same)")
     s.set_defaults(func=_train)
 
     for action in sub.choices.values():

@@ -64,6 +64,11 @@ def test_training_is_reproducible_and_resumable(tmp_path):
     wa, wb = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
     assert all(torch.equal(wa[k], wb[k]) for k in wa if k != "_config")
     assert model.load_model(tmp_path / "b.pt") is not None
+    # batches made in turn by the training process instead of ahead by a worker: the same run
+    d = train.train(SHARED, out_path=tmp_path / "d.pt", checkpoint=tmp_path / "ck_d.pt", workers=0, **kwargs)
+    assert d["history"] == a["history"]
+    wd = torch.load(tmp_path / "d.pt")
+    assert all(torch.equal(wa[k], wd[k]) for k in wa if k != "_config")
     # a smaller core is a different run (its own checkpoint): its configuration lands in the weights
     c = train.train(SHARED, out_path=tmp_path / "c.pt", checkpoint=tmp_path / "ck_c.pt", hidden=32, **kwargs)
     assert model.load_model(tmp_path / "c.pt").config["hidden"] == 32 and c["history"] != a["history"]
