@@ -1,13 +1,13 @@
 """How fast ``concerto-nb train`` steps with its batches made ahead by worker processes, against the
 training process making each batch in turn (the baseline), measured in the same run.
 
-    .venv/bin/python benchmarks/train_speed.py [--steps N] [--workers 1,2]
+    .venv/bin/python benchmarks/train_speed.py [--steps N] [--workers 1,2] [--rounds R]
 
 Each setting trains the shipped recipe (:func:`concerto_nb.train.train`: batch 12, seed 0, one torch
-thread) for N steps (default 30) from scratch, in turn for ``--rounds`` rounds, into a temporary folder, and reports seconds per step
-(the rendered stems are loaded before the clock starts; the first step's worker start is counted)
-and whether its weights are bit for bit the baseline's. Run it with nothing else on the cores: two
-jobs sharing them measure each other.
+thread) for N steps (default 30) from scratch into a temporary folder, the settings in turn for R rounds
+(default 3), and reports the median seconds per step (the rendered stems are loaded before the clock
+starts; the first step's worker start is counted) and whether its weights are bit for bit the
+baseline's. Run it with nothing else on the cores: two jobs sharing them measure each other.
 """
 import argparse
 import sys
