@@ -1,13 +1,15 @@
 """Quality and runtime of every stage on the shipped demo, against its ground truth.
 
-    .venv/bin/python benchmarks/demo_quality.py
+    .venv/bin/python benchmarks/demo_quality.py [--weights PATH]
 
 Prints, side by side in one run: separation SDR of the trained network and the HPSS baseline
 vs the unprocessed mixture (the do-nothing baseline); alignment error at the 331 piano onsets
 for each separated piano vs the full mix vs the clean piano stem (upper bound); where a skip
 and a repeat cut into the pianist's recording are found, by DTW alone and re-aligned
-(``sync.align(realign=)``); and the play-along's stage timings.
+(``sync.align(realign=)``); and the play-along's stage timings. ``--weights`` measures other
+separation weights in every section but the play-along, which runs as a user would, with the shipped ones.
 """
+import argparse
 import sys
 import tempfile
 import time
@@ -17,11 +19,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from concerto_nb import data, evaluation, io, pipeline, separation, sync  # noqa: E402
+from concerto_nb import data, evaluation, io, model, pipeline, separation, sync  # noqa: E402
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", help="separation weights to use instead of the shipped ones")
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
+    net = model.load_model(args.weights)
+    print(f"network: {args.weights or model.WEIGHTS}\n")
     sr = sync.SYNC_SR
     y = {n: io.load_audio(data.demo_path(n), sr=sr)[0] for n in ("concerto", "piano", "orchestra", "pianist")}
     print("== separation (SDR, dB; demo at 22.05 kHz mono)")
@@ -31,7 +38,7 @@ def main():
     estimates = {}
     for method in ("hpss", "model"):
         t0 = time.perf_counter()
-        estimates[method] = separation.separate(y["concerto"], sr, method=method)
+        estimates[method] = separation.separate(y["concerto"], sr, method=method, net=net)
         t_sep = time.perf_counter() - t0
         print(f"{method:24s}{evaluation.sdr(y['piano'], estimates[method][0]):8.2f}"
               f"{evaluation.sdr(y['orchestra'], estimates[method][1]):11.2f}   ({t_sep:.1f} s for 75 s)")
@@ -66,7 +73,7 @@ def main():
                                  f"at {f['performance_s'][0]:.1f}-{f['performance_s'][1]:.1f} s" for f in found)
                 print(f"    {name:24s}{'realigned' if realign else 'DTW alone':11s}{text or 'nothing found'}")
 
-    print("\n== play-along on the demo (44.1 kHz, 75 s)")
+    print("\n== play-along on the demo (44.1 kHz, 75 s, the shipped network)")
     with tempfile.TemporaryDirectory() as out:
         report = pipeline.playalong(data.demo_path("concerto"), data.demo_path("pianist"), out, progress=False)
     total = sum(report["timings_s"].values())

@@ -184,6 +184,8 @@ def render_corpus_stems(cache_dir, progress: bool = True) -> dict:
 
             score = music21.corpus.parse(work)
             for sf, path in cached.items():
+                if path.exists():  # a soundfont added to TRAIN_SOUNDFONTS renders alone
+                    continue
                 rng = np.random.default_rng(zlib.crc32(f"{work}.{sf}".encode()))
                 programs = _corpus_programs(work, len(score.parts), sf)
                 pm = render.score_to_midi(score, programs, qpm=rng.uniform(80, 140), max_s=CORPUS_MAX_S)
