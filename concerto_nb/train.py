@@ -111,8 +111,10 @@ def _load_midi(path):
     return pm
 
 
-def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict:
+def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None) -> dict:
     """Render (or load from ``cache_dir``) the training stems at 22.05 kHz.
+
+    ``soundfonts``: keys of :data:`concerto_nb.render.SOUNDFONTS` (default :data:`TRAIN_SOUNDFONTS`).
 
     Returns
     -------
@@ -123,7 +125,8 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict
     shared_data, cache_dir = Path(shared_data), Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     stems = {"piano": [], "orchestra": []}
-    jobs = [(piece, sf) for piece in TRAIN_PIECES for sf in TRAIN_SOUNDFONTS]
+    soundfonts = list(soundfonts or TRAIN_SOUNDFONTS)
+    jobs = [(piece, sf) for piece in TRAIN_PIECES for sf in soundfonts]
     for piece, sf in tqdm(jobs, desc="render training stems", disable=not progress):
         cached = cache_dir / f"{Path(piece).stem}.{sf}.npz"
         if not cached.exists():
@@ -135,7 +138,7 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True) -> dict
         with np.load(cached) as z:
             for kind in stems:
                 stems[kind].extend(_without_held_out(z[kind], HELD_OUT.get(piece), HELD_OUT_MARGIN_S))
-    for kind, parts in render_corpus_stems(cache_dir, progress).items():
+    for kind, parts in render_corpus_stems(cache_dir, progress, soundfonts).items():
         stems[f"{kind}_corpus"] = parts
     for name in REAL_PIANO:
         stems["piano"].append(io.load_audio(shared_data / "ishizaka_cc0" / name, sr=masknet.SR)[0])
@@ -159,8 +162,9 @@ def _corpus_programs(work: str, n_parts: int, soundfont: str) -> list:
     return [int(rng.choice(ENSEMBLE_PROGRAMS[r])) for r in rows]
 
 
-def render_corpus_stems(cache_dir, progress: bool = True) -> dict:
-    """Render (or load from ``cache_dir/corpus``) :data:`CORPUS_WORKS` with each training soundfont.
+def render_corpus_stems(cache_dir, progress: bool = True, soundfonts=None) -> dict:
+    """Render (or load from ``cache_dir/corpus``) :data:`CORPUS_WORKS` with each training soundfont
+    (``soundfonts``, default :data:`TRAIN_SOUNDFONTS`).
 
     Every note gets a random velocity (the encodings carry few dynamics) and each work a random
     tempo; both are seeded by the work's name, so a rerun renders the same audio.
@@ -178,7 +182,7 @@ def render_corpus_stems(cache_dir, progress: bool = True) -> dict:
     cache_dir.mkdir(parents=True, exist_ok=True)
     stems = {"piano": [], "orchestra": []}
     for work in tqdm(CORPUS_WORKS, desc="render corpus stems", disable=not progress):
-        cached = {sf: cache_dir / f"{work.replace('/', '_')}.{sf}.npz" for sf in TRAIN_SOUNDFONTS}
+        cached = {sf: cache_dir / f"{work.replace('/', '_')}.{sf}.npz" for sf in soundfonts or TRAIN_SOUNDFONTS}
         if not all(path.exists() for path in cached.values()):
             import music21
 
@@ -386,7 +390,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
           waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, eq_db: float = 0.0,
-          workers: int = 1) -> dict:
+          workers: int = 1, soundfonts=None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -427,6 +431,11 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
         training process makes each in turn). The batches are the same either way, and so are
         the weights; a worker takes the random mixing and the STFTs off the network's core (alone
         on two cores 1.20 -> 1.11 s a step, ``benchmarks/train_speed.py``).
+    soundfonts : list of str, optional
+        Keys of :data:`concerto_nb.render.SOUNDFONTS` to render the stems with (default
+        :data:`TRAIN_SOUNDFONTS`). Adding ``"freepats"`` (TiMidity++ with the Freepats patches, another
+        synthesiser) lost 0.7 dB on MuseScore General and 1.2 dB on the whole KV488 movement (README,
+        changelog 0.7.4), so it is out.
 
     Returns
     -------
@@ -442,7 +451,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     checkpoint = Path(checkpoint or cache_dir / "masknet_checkpoint.pt")
     out_path = Path(out_path or masknet.WEIGHTS)
 
-    stems = render_training_stems(shared_data, cache_dir, progress)
+    stems = render_training_stems(shared_data, cache_dir, progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
     net = masknet._build()(**({} if hidden is None else {"hidden": hidden}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -454,6 +463,8 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
            "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
     if eq_db:  # only then: checkpoints of runs without it, from before it existed, still resume
         run["eq_db"] = eq_db
+    if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # the same
+        run["soundfonts"] = list(soundfonts)
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if state.get("run", run) != run or state["model"].keys() != net.state_dict().keys():
