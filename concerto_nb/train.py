@@ -188,7 +188,7 @@ def render_corpus_stems(cache_dir, progress: bool = True, soundfonts=None) -> di
 
             score = music21.corpus.parse(work)
             for sf, path in cached.items():
-                if path.exists():  # a soundfont added to TRAIN_SOUNDFONTS renders alone
+                if path.exists():  # a soundfont added later renders alone, the others stay as cached
                     continue
                 rng = np.random.default_rng(zlib.crc32(f"{work}.{sf}".encode()))
                 programs = _corpus_programs(work, len(score.parts), sf)
