@@ -180,9 +180,10 @@ def render_corpus_stems(cache_dir, progress: bool = True, soundfonts=None) -> di
 
     cache_dir = Path(cache_dir) / "corpus"
     cache_dir.mkdir(parents=True, exist_ok=True)
+    soundfonts = list(soundfonts or TRAIN_SOUNDFONTS)
     stems = {"piano": [], "orchestra": []}
     for work in tqdm(CORPUS_WORKS, desc="render corpus stems", disable=not progress):
-        cached = {sf: cache_dir / f"{work.replace('/', '_')}.{sf}.npz" for sf in soundfonts or TRAIN_SOUNDFONTS}
+        cached = {sf: cache_dir / f"{work.replace('/', '_')}.{sf}.npz" for sf in soundfonts}
         if not all(path.exists() for path in cached.values()):
             import music21
 
