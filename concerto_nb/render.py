@@ -150,9 +150,10 @@ def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> n
     if not Path(sf2).exists():
         raise FileNotFoundError(f"soundfont {sf2} missing: run `make setup` (installs Debian soundfonts)")
     if sf2.endswith(".cfg"):
-        return _render_timidity(pm, sr, sf2, duration)
-    # pretty_midi.PrettyMIDI.fluidsynth normalises the sum, which would break stem sums
-    parts = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
+        parts = [_render_timidity(pm, sr, sf2)]
+    else:
+        # pretty_midi.PrettyMIDI.fluidsynth normalises the sum, which would break stem sums
+        parts = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
     n = max([len(p) for p in parts] + [int(round((duration or 0) * sr))])
     y = np.zeros(n, dtype=np.float64)
     for p in parts:
@@ -162,7 +163,7 @@ def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> n
     return y
 
 
-def _render_timidity(pm, sr: int, config: str, duration: float | None = None) -> np.ndarray:
+def _render_timidity(pm, sr: int, config: str) -> np.ndarray:
     """Synthesise ``pm`` with TiMidity++ and ``config``: all instruments at once, mono, no effects."""
     import shutil
     import subprocess
@@ -183,9 +184,6 @@ def _render_timidity(pm, sr: int, config: str, duration: float | None = None) ->
         y, rate = sf.read(wav, dtype="float64")
     if rate != sr:
         raise RuntimeError(f"timidity wrote {rate} Hz instead of {sr} Hz")
-    if duration is not None:
-        n = int(round(duration * sr))
-        y = np.pad(y, (0, max(0, n - len(y))))[:n]
     return y
 
 

@@ -464,7 +464,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
            "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
     if eq_db:  # only then: checkpoints of runs without it, from before it existed, still resume
         run["eq_db"] = eq_db
-    if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # the same
+    if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # likewise: older checkpoints still resume
         run["soundfonts"] = list(soundfonts)
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
