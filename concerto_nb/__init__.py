@@ -9,7 +9,7 @@ Stages, one module each (flat, by task, as in librosa):
 - :mod:`concerto_nb.pipeline` - all of it: :func:`playalong`
 - :mod:`concerto_nb.io`, :mod:`concerto_nb.data`, :mod:`concerto_nb.render`, :mod:`concerto_nb.evaluation`
 """
-__version__ = "0.7.4"
+__version__ = "0.7.5"
 
 from .io import load_audio, save_audio  # noqa: E402
 from .mixing import mix  # noqa: E402

@@ -23,6 +23,12 @@ instrument fills a band is written in the spacing and shape of its partials, whi
 energies average away. Feeding the bins in (0.7.0, with a core of 160 units instead of 128)
 lowered the training loss from the first hundred steps on and gained about 0.5 dB on held-out
 excerpts (``benchmarks/separation.py``).
+
+``MaskNet(freq_conv=16, harmonics=1)`` adds context across frequency: a convolution along a
+log-frequency axis whose input channels are the spectrum at f/2, f, 2f, 3f and 4f, so a note's
+partials meet in one place. It lowered the training loss but not the gap to the oracle on
+held-out music or timbre (``benchmarks/results/freq_context.txt``), so the shipped network
+has none.
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_model"]
+__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "log_frequency_basis", "load_model"]
 
 SR = 22050
 N_FFT = 2048
@@ -54,6 +60,23 @@ def band_basis(n_bands: int, n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
 
     fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_bands, fmin=30.0, fmax=SR / 2, norm=None)
     return (fb / np.maximum(fb.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+def log_frequency_basis(fmin: float = 27.5, bins_per_octave: int = 36, n_octaves: int = 7, n_fft: int = N_FFT,
+                        sr: int = SR) -> np.ndarray:
+    """A log-frequency axis over the STFT bins: ``(bins_per_octave * n_octaves, n_fft // 2 + 1)``
+    triangles centred at ``fmin * 2 ** (k / bins_per_octave)``, each row summing to 1. A triangle
+    is at least one STFT bin wide, so where the log axis is finer than the STFT (low notes) its
+    row interpolates between the two nearest bins. On this axis every note's partials make the
+    same pattern, shifted: what a convolution across frequency can learn once for all notes."""
+    freqs = np.arange(n_fft // 2 + 1) * sr / n_fft
+    centres = fmin * 2.0 ** (np.arange(bins_per_octave * n_octaves) / bins_per_octave)
+    width = np.maximum(centres * (2.0 ** (1 / bins_per_octave) - 1), sr / n_fft)
+    basis = np.maximum(0.0, 1.0 - np.abs(freqs[None, :] - centres[:, None]) / width[:, None])
+    return (basis / np.maximum(basis.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+HARMONICS = (0.5, 1, 2, 3, 4)  # the log-frequency spectrum shifted to these multiples: channels of the conv
 
 
 LOG_FLOOR = 1e-3
@@ -85,10 +108,12 @@ def _build():
         """Piano mask from a mixture magnitude spectrogram ``(batch, frames, 1025)``."""
 
         def __init__(self, n_bands: int = 128, hidden: int = 160, log_input: int = 1, bin_features: int = 1,
-                     bin_input: int = 1):
+                     bin_input: int = 1, freq_conv: int = 0, harmonics: int = 0):
             super().__init__()
             self.config = {"n_bands": n_bands, "hidden": hidden, "log_input": log_input, "bin_features": bin_features,
                            "bin_input": bin_input}
+            if freq_conv:  # only then: the configuration of older weights stays as it was
+                self.config.update(freq_conv=freq_conv, harmonics=harmonics)
             self.register_buffer("mel", torch.from_numpy(band_basis(n_bands)))
             self.in_shift = nn.Parameter(torch.full((n_bands,), 3.0 if log_input else 0.0))
             self.in_scale = nn.Parameter(torch.full((n_bands,), 0.3 if log_input else 1.0))
@@ -99,6 +124,16 @@ def _build():
                 self.bin_shift = nn.Parameter(torch.full((N_BINS,), 3.0))
                 self.bin_scale = nn.Parameter(torch.full((N_BINS,), 0.3))
                 self.fc_bins = nn.Linear(N_BINS, 2 * hidden, bias=False)
+            if freq_conv:
+                # context across frequency: convolutions along a log-frequency axis, the same
+                # weights for every note, optionally with the spectrum at f/2, 2f, 3f, 4f beside f
+                basis = log_frequency_basis()
+                self.register_buffer("logf", torch.from_numpy(basis))
+                self.shifts = [int(round(36 * np.log2(h))) for h in (HARMONICS if harmonics else (1,))]
+                c = freq_conv
+                self.conv_in = nn.Conv1d(len(self.shifts), c, 9, padding=4)
+                self.conv_out = nn.Conv1d(c, 4, 1)
+                self.fc_conv = nn.Linear(4 * basis.shape[0], 2 * hidden, bias=False)
             self.rnn = nn.GRU(2 * hidden, hidden, num_layers=2, batch_first=True, bidirectional=True, dropout=0.1)
             self.fc_out = nn.Linear(4 * hidden, N_BINS)
             if bin_features:
@@ -115,12 +150,26 @@ def _build():
             pre = self.fc_in(x)
             if self.config["bin_input"]:
                 pre = pre + self.fc_bins((logmag + self.bin_shift) * self.bin_scale)
+            if self.config.get("freq_conv"):
+                pre = pre + self.fc_conv(self._freq_context(mag))
             h = torch.tanh(pre)
             r, _ = self.rnn(h)
             logit = self.fc_out(torch.cat([r, h], dim=-1))
             if self.config["bin_features"]:
                 logit = logit + _bin_features(torch, logmag, log_bands, self.mel, self.bin_weights)
             return torch.sigmoid(logit)
+
+        def _freq_context(self, mag):
+            b, t, _ = mag.shape
+            x = (torch.log(mag @ self.logf.T + LOG_FLOOR) + 3.0) * 0.3  # (batch, frames, log bins)
+            x = x.reshape(b * t, 1, -1)
+            n = x.shape[-1]
+            floor = (np.log(LOG_FLOOR) + 3.0) * 0.3
+            lo = max(0, -min(self.shifts))
+            padded = torch.nn.functional.pad(x, (lo, max(self.shifts)), value=floor)
+            # channel k: the level at HARMONICS[k] times each bin's frequency (the floor past the axis)
+            x = torch.cat([padded[..., lo + s: lo + s + n] for s in self.shifts], dim=1)
+            return self.conv_out(torch.relu(self.conv_in(x))).reshape(b, t, -1)
 
     _CLASS.append(MaskNet)
     return MaskNet

@@ -391,7 +391,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
           waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, eq_db: float = 0.0,
-          workers: int = 1, soundfonts=None) -> dict:
+          workers: int = 1, soundfonts=None, model_options: dict | None = None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -437,6 +437,10 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
         :data:`TRAIN_SOUNDFONTS`). Adding ``"freepats"`` (TiMidity++ with the Freepats patches, another
         synthesiser) lost 0.7 dB on MuseScore General and 1.2 dB on the whole KV488 movement (README,
         changelog 0.7.4), so it is out.
+    model_options : dict, optional
+        Further keyword arguments of :class:`concerto_nb.model.MaskNet`. ``{"freq_conv": 16,
+        "harmonics": 1}`` (context across frequency) lowered the training loss but not the gap on
+        held-out music or timbre, for 1.4x the step time (README, changelog 0.7.5), so it is off.
 
     Returns
     -------
@@ -454,7 +458,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
 
     stems = render_training_stems(shared_data, cache_dir, progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
-    net = masknet._build()(**({} if hidden is None else {"hidden": hidden}))
+    net = masknet._build()(**({} if hidden is None else {"hidden": hidden}), **(model_options or {}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0

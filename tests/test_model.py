@@ -247,3 +247,37 @@ def test_the_random_equaliser_reshapes_each_stem_s_spectrum_smoothly_within_its_
     off = train.RandomMixes({}, rooms=[], seed=2)
     state = off.rng.bit_generator.state
     assert np.array_equal(off._equalise(noise), noise) and off.rng.bit_generator.state == state
+
+
+def test_the_log_frequency_axis_moves_a_note_by_the_same_number_of_bins_per_octave():
+    basis = model.log_frequency_basis()
+    assert basis.shape == (36 * 7, model.N_BINS)
+    np.testing.assert_allclose(basis.sum(axis=1), 1.0, rtol=1e-5)
+    t = np.arange(2 * model.SR) / model.SR
+    peaks = []
+    for f0 in (55.0, 110.0, 440.0, 1760.0):
+        mag = np.abs(np.fft.rfft(np.sin(2 * np.pi * f0 * t[: model.N_FFT]) * np.hanning(model.N_FFT)))
+        peaks.append(int(np.argmax(basis @ mag)))
+    # 36 bins an octave from A0 (27.5 Hz): A1, A2, A4, A6, also where the STFT is coarser than the axis
+    assert [abs(p - e) <= 1 for p, e in zip(peaks, (36, 72, 144, 216))] == [True] * 4
+
+
+def test_a_network_with_context_across_frequency_sees_harmonics_and_round_trips_its_weights(tmp_path):
+    torch.manual_seed(0)
+    net = model._build()(freq_conv=4, harmonics=1).eval()
+    assert net.shifts == [-36, 0, 36, 57, 72]
+    mag = torch.rand(1, 30, model.N_BINS)
+    # a channel is the log-frequency spectrum shifted: channel "2f" at a bin is channel "f" an octave up
+    seen = {}
+    net.conv_in.register_forward_pre_hook(lambda m, args: seen.update(x=args[0]))
+    with torch.no_grad():
+        net(mag)
+    x = seen["x"]
+    torch.testing.assert_close(x[:, 2, :-36], x[:, 1, 36:])
+    path = model.save_model(net, tmp_path / "fc.pt")
+    loaded = model.load_model(path)
+    assert loaded.config["freq_conv"] == 4 and loaded.config["harmonics"] == 1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(mag), net.half().float()(mag), atol=1e-3, rtol=0)
+    # without the option the configuration stays that of the shipped weights
+    assert "freq_conv" not in model._build()().config
