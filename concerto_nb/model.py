@@ -62,8 +62,11 @@ def band_basis(n_bands: int, n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
     return (fb / np.maximum(fb.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
-def log_frequency_basis(fmin: float = 27.5, bins_per_octave: int = 36, n_octaves: int = 7, n_fft: int = N_FFT,
-                        sr: int = SR) -> np.ndarray:
+LOG_BINS_PER_OCTAVE = 36
+
+
+def log_frequency_basis(fmin: float = 27.5, bins_per_octave: int = LOG_BINS_PER_OCTAVE, n_octaves: int = 7,
+                        n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
     """A log-frequency axis over the STFT bins: ``(bins_per_octave * n_octaves, n_fft // 2 + 1)``
     triangles centred at ``fmin * 2 ** (k / bins_per_octave)``, each row summing to 1. A triangle
     is at least one STFT bin wide, so where the log axis is finer than the STFT (low notes) its
@@ -129,7 +132,7 @@ def _build():
                 # weights for every note, optionally with the spectrum at f/2, 2f, 3f, 4f beside f
                 basis = log_frequency_basis()
                 self.register_buffer("logf", torch.from_numpy(basis))
-                self.shifts = [int(round(36 * np.log2(h))) for h in (HARMONICS if harmonics else (1,))]
+                self.shifts = [round(LOG_BINS_PER_OCTAVE * np.log2(h)) for h in (HARMONICS if harmonics else (1,))]
                 c = freq_conv
                 self.conv_in = nn.Conv1d(len(self.shifts), c, 9, padding=4)
                 self.conv_out = nn.Conv1d(c, 4, 1)
@@ -161,15 +164,12 @@ def _build():
 
         def _freq_context(self, mag):
             b, t, _ = mag.shape
-            x = (torch.log(mag @ self.logf.T + LOG_FLOOR) + 3.0) * 0.3  # (batch, frames, log bins)
-            x = x.reshape(b * t, 1, -1)
-            n = x.shape[-1]
-            floor = (np.log(LOG_FLOOR) + 3.0) * 0.3
-            lo = max(0, -min(self.shifts))
-            padded = torch.nn.functional.pad(x, (lo, max(self.shifts)), value=floor)
+            x = torch.log(mag @ self.logf.T + LOG_FLOOR).reshape(b * t, 1, -1)  # (batch x frames, 1, log bins)
+            n, lo = x.shape[-1], max(0, -min(self.shifts))
+            padded = torch.nn.functional.pad(x, (lo, max(self.shifts)), value=float(np.log(LOG_FLOOR)))
             # channel k: the level at HARMONICS[k] times each bin's frequency (the floor past the axis)
             x = torch.cat([padded[..., lo + s: lo + s + n] for s in self.shifts], dim=1)
-            return self.conv_out(torch.relu(self.conv_in(x))).reshape(b, t, -1)
+            return self.conv_out(torch.relu(self.conv_in((x + 3.0) * 0.3))).reshape(b, t, -1)
 
     _CLASS.append(MaskNet)
     return MaskNet
