@@ -38,8 +38,8 @@ import numpy as np
 
 from . import io, model as masknet, render
 
-__all__ = ["TRAIN_PIECES", "HELD_OUT", "render_training_stems", "RandomMixes", "step_batch", "training_step",
-           "train", "loss_curve_path"]
+__all__ = ["TRAIN_PIECES", "HELD_OUT", "render_training_stems", "RandomMixes", "training_mixes", "step_batch",
+           "training_step", "train", "loss_curve_path"]
 
 TRAIN_PIECES = [
     "Beethoven_Op37_mvt1_Allegro_con_brio.mid",
@@ -387,6 +387,17 @@ def _made_ahead(dataset, workers: int):
                       multiprocessing_context="fork")
 
 
+def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None,
+                   **options) -> RandomMixes:
+    """The :class:`RandomMixes` that :func:`train` draws its batches from: the rendered stems (cached
+    in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the training rooms; ``options`` go to
+    :class:`RandomMixes` (``made_up_rooms``, ``corpus_share``, ``eq_db``)."""
+    shared_data = Path(shared_data)
+    stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
+    rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
+    return RandomMixes(stems, rooms, seed=seed, **options)
+
+
 def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
@@ -451,19 +462,16 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
-    shared_data = Path(shared_data)
     cache_dir = Path(cache_dir or DEFAULT_CACHE)
     checkpoint = Path(checkpoint or cache_dir / "masknet_checkpoint.pt")
     out_path = Path(out_path or masknet.WEIGHTS)
 
-    stems = render_training_stems(shared_data, cache_dir, progress, soundfonts)
-    rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
+    mixes = training_mixes(shared_data, cache_dir, seed, progress, soundfonts, made_up_rooms=made_up_rooms,
+                           corpus_share=corpus_share, eq_db=eq_db)
     net = masknet._build()(**({} if hidden is None else {"hidden": hidden}), **(model_options or {}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
-    mixes = RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share,
-                        eq_db=eq_db)
     run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, "made_up_rooms": made_up_rooms,
            "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
     if eq_db:  # only then: checkpoints of runs without it, from before it existed, still resume
