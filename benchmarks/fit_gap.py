@@ -28,10 +28,8 @@ SHARED = ROOT.parent / "shared" / "data"
 TRAINING_SEED, FRESH_SEED = 0, 12345
 
 
-def gaps(net, seed, steps):
+def gaps(net, mixes, seed, steps):
     """(oracle, network) piano SDR of each mix of the batches of ``steps`` with both sources present."""
-    mixes = train.training_mixes(SHARED, seed=seed, made_up_rooms=train.MADE_UP_ROOMS,
-                                 corpus_share=train.CORPUS_SHARE)
     rows = []
     for step in steps:
         batch = train.step_batch(mixes, 12, seed, step)
@@ -53,13 +51,15 @@ def main():
     p.add_argument("--batches", type=int, default=40)
     args = p.parse_args()
     net = model.load_model(args.weights)
+    # one set of stems for both seeds: step_batch draws each batch from (seed, step) alone
+    mixes = train.training_mixes(SHARED, made_up_rooms=train.MADE_UP_ROOMS, corpus_share=train.CORPUS_SHARE)
     steps = np.linspace(0, args.steps - 1, args.batches).astype(int)
     print(f"network: {args.weights or model.WEIGHTS}; batches of steps {steps[0]}..{steps[-1]} ({args.batches})")
     print(f"{'mixes':38s}{'n':>5s}{'oracle':>8s}{'network':>9s}{'gap':>7s}{'median gap':>12s}")
     # the fresh mixes are the same for any weights, so their gaps compare across networks
     for name, seed, at in ((f"training batches (seed {TRAINING_SEED})", TRAINING_SEED, steps),
                            (f"fresh mixes, same stems (seed {FRESH_SEED})", FRESH_SEED, range(args.batches))):
-        rows = gaps(net, seed, at)
+        rows = gaps(net, mixes, seed, at)
         gap = rows[:, 0] - rows[:, 1]
         print(f"{name:38s}{len(rows):5d}{rows[:, 0].mean():8.2f}{rows[:, 1].mean():9.2f}{gap.mean():7.2f}"
               f"{np.median(gap):12.2f}", flush=True)
