@@ -6,6 +6,12 @@ import pytest
 
 from concerto_nb import data, io, pipeline, sync
 
+# librosa compiles its numba gufuncs when first imported and caches them beside its source. Two processes
+# doing that at once (this one and a notebook kernel, in a fresh venv) can pair cache files of different
+# processes, and a later call segfaults (numba/numba#10128; seen in CI in librosa.util.peak_pick). Importing
+# it here, before any kernel starts, fills the cache from this process alone.
+import librosa  # noqa: E402, F401
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 
