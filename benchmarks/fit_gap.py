@@ -5,13 +5,13 @@
 ``benchmarks/soundfont_shift.py`` splits the gap to the oracle on held-out excerpts into what a new
 soundfont costs and what is left on the training soundfonts. This goes one step further in: the
 training batches themselves (:func:`concerto_nb.train.step_batch` with the shipped recipe's seed, N
-batches of 12 six-second mixes spread over its 4000 steps, or the S steps of other weights), and as many fresh mixes of the same stems
-(another seed: music, soundfonts and rooms the network knows, pairings it never heard). For each mix
-with both sources present: piano SDR of the ideal ratio mask and of the network (soft mask), and
-the gap between them (the orchestra's is the same: in both methods the estimates add up to the
-mixture). If the gap on its own training mixes is already near the target's 3 dB, what is missing on
-held-out music is generalisation; if it is well above, the network does not even fit its training
-data that closely, and no change of data or augmentation alone can close the held-out gap.
+batches of 12 six-second mixes spread over its 4000 steps, or over the S steps of other weights), and
+as many fresh mixes of the same stems (another seed: music, soundfonts and rooms the network knows,
+pairings it never heard). For each mix with both sources present: piano SDR of the ideal ratio mask
+and of the network (soft mask), and the gap between them (the orchestra's is the same: in both
+methods the estimates add up to the mixture). If the gap on its own training mixes is already near
+the target's 3 dB, what is missing on held-out music is generalisation; if it is well above, what
+is missing is mostly fit, which changes of training data or augmentation hardly move.
 """
 import argparse
 import sys
@@ -52,7 +52,7 @@ def main():
     args = p.parse_args()
     net = model.load_model(args.weights)
     # one set of stems for both seeds: step_batch draws each batch from (seed, step) alone
-    mixes = train.training_mixes(SHARED, made_up_rooms=train.MADE_UP_ROOMS, corpus_share=train.CORPUS_SHARE)
+    mixes = train.training_mixes(SHARED)
     steps = np.linspace(0, args.steps - 1, args.batches).astype(int)
     print(f"network: {args.weights or model.WEIGHTS}; batches of steps {steps[0]}..{steps[-1]} ({args.batches})")
     print(f"{'mixes':38s}{'n':>5s}{'oracle':>8s}{'network':>9s}{'gap':>7s}{'median gap':>12s}")

@@ -388,14 +388,16 @@ def _made_ahead(dataset, workers: int):
 
 
 def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None,
-                   **options) -> RandomMixes:
-    """The :class:`RandomMixes` that :func:`train` draws its batches from: the rendered stems (cached
-    in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the training rooms; ``options`` go to
-    :class:`RandomMixes` (``made_up_rooms``, ``corpus_share``, ``eq_db``)."""
+                   made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
+                   eq_db: float = 0.0) -> RandomMixes:
+    """The :class:`RandomMixes` that :func:`train` draws its batches from (by default the shipped
+    recipe's): the rendered stems (cached in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the
+    training rooms."""
     shared_data = Path(shared_data)
     stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
-    return RandomMixes(stems, rooms, seed=seed, **options)
+    return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share,
+                       eq_db=eq_db)
 
 
 def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
