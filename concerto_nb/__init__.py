@@ -9,13 +9,32 @@ Stages, one module each (flat, by task, as in librosa):
 - :mod:`concerto_nb.pipeline` - all of it: :func:`playalong`
 - :mod:`concerto_nb.io`, :mod:`concerto_nb.data`, :mod:`concerto_nb.render`, :mod:`concerto_nb.evaluation`
 """
-__version__ = "0.7.5"
+__version__ = "0.8.0"
 
-from .io import load_audio, save_audio  # noqa: E402
-from .mixing import mix  # noqa: E402
-from .pipeline import playalong  # noqa: E402
-from .separation import separate  # noqa: E402
-from .sync import align  # noqa: E402
-from .tsm import warp  # noqa: E402
+# The top-level functions are imported on first use (PEP 562), so that ``concerto-nb`` starts, and can be
+# interrupted cleanly, before numpy and the stage modules load.
+_EXPORTS = {"load_audio": "io", "save_audio": "io", "mix": "mixing", "playalong": "pipeline",
+            "separate": "separation", "align": "sync", "warp": "tsm"}
 
 __all__ = ["load_audio", "save_audio", "separate", "align", "warp", "mix", "playalong", "__version__"]
+
+
+_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixing", "model", "pipeline", "plots", "render",
+            "separation", "sync", "train", "tsm", "widgets")
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _MODULES:  # `concerto_nb.sync.align` after a bare `import concerto_nb`
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))

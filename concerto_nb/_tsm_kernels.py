@@ -60,7 +60,9 @@ def locked_phase_shifts(mag, phase, ana_hop, n_fft, syn_hop):
             p = peaks[n]
             dev = phase[i, p] - phase[i - 1, p] - omega[p] * ana_hop[i - 1]
             dev -= 2 * np.pi * np.round(dev / (2 * np.pi))
-            shift = last[p] + (omega[p] + dev / ana_hop[i - 1]) * syn_hop - phase[i, p]
+            # instantaneous frequency; where a stretch beyond syn_hop reads one position twice, the bin's own
+            inst = omega[p] + dev / ana_hop[i - 1] if ana_hop[i - 1] > 0 else omega[p]
+            shift = last[p] + inst * syn_hop - phase[i, p]
             start = 0 if n == 0 else (peaks[n - 1] + p + 1) // 2
             # libtsm ends the last peak's region at the number of peaks, not at the top bin: kept
             end = n_peaks if n == n_peaks - 1 else (p + peaks[n + 1] + 1) // 2

@@ -13,36 +13,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
 import warnings
 from pathlib import Path
 
 from . import __version__
-from .separation import METHODS as SEPARATION_METHODS, RECONSTRUCTIONS
-from .tsm import METHODS as TSM_METHODS
 
 __all__ = ["main"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every ``finally`` (temporary files) runs."""
 
 
 def _separate(args):
     from . import io, separation
 
-    out = Path(args.output)
-    targets = [io.check_output(out / name, args.force, inputs=[args.mix]) for name in ("piano.wav", "orchestra.wav")]
-    y, sr = io.load_audio(args.mix, mono=False)
-    piano, orchestra = separation.separate(y, sr, method=args.method, reconstruction=args.reconstruction,
-                                           adapt=args.adapt, piano_only=args.piano_only,
-                                           orchestra_only=args.orchestra_only, progress=True,
-                                           smooth=(3, 3) if args.smooth else None)
-    for path, stem in zip(targets, (piano, orchestra)):
-        io.save_audio(path, stem, sr, args.force)
+    with io.OutputFolder(args.output, ("piano.wav", "orchestra.wav"), force=args.force, inputs=[args.mix]) as out:
+        y, sr = io.load_audio(args.mix, mono=False)
+        piano, orchestra = separation.separate(y, sr, method=args.method, reconstruction=args.reconstruction,
+                                               adapt=args.adapt, piano_only=args.piano_only,
+                                               orchestra_only=args.orchestra_only, progress=True,
+                                               smooth=(3, 3) if args.smooth else None)
+        for name, stem in (("piano.wav", piano), ("orchestra.wav", orchestra)):
+            io.save_audio(out.path(name), stem, sr)
+    for path in out.targets.values():
         print(path)
 
 
 def _align(args):
     from . import io, sync
 
-    io.check_output(args.output, args.force, inputs=[args.reference, args.performance])
+    inputs = [args.reference, args.performance] + ([args.mixture] if args.mixture else [])
+    io.check_output(args.output, args.force, inputs=inputs, suffixes=(".csv",))
     ref, sr = io.load_audio(args.reference, sr=sync.SYNC_SR)
     perf, _ = io.load_audio(args.performance, sr=sync.SYNC_SR)
     mixture = io.load_audio(args.mixture, sr=sync.SYNC_SR)[0] if args.mixture else None
@@ -57,7 +62,7 @@ def _align(args):
 def _warp(args):
     from . import io, tsm
 
-    io.check_output(args.output, args.force, inputs=[args.audio, args.map])
+    io.check_output(args.output, args.force, inputs=[args.audio, args.map], suffixes=io.AUDIO_SUFFIXES)
     time_map = io.load_time_map(args.map)
     y, sr = io.load_audio(args.audio, mono=False)
     duration = y.shape[-1] / sr
@@ -99,14 +104,31 @@ def _passages(text: str):
 def _train(args):
     from . import io, model, train
 
-    io.check_output(args.output or model.WEIGHTS, args.force)
+    io.check_output(args.output or model.WEIGHTS, args.force, suffixes=(".pt",))
     result = train.train(args.shared_data, out_path=args.output, steps=args.steps, batch_size=args.batch_size,
                          seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden, workers=args.workers)
     print(f"{result['weights']}: {len(result['history'])} steps, final loss "
           f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
 
 
+def _bounded(kind, low, high):
+    """An argparse type: a finite ``kind`` within [low, high], checked before any work."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{text!r} is outside {low:g} to {high:g}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .mixing import MAX_BALANCE_DB
+    from .separation import METHODS as SEPARATION_METHODS, RECONSTRUCTIONS
+    from .tsm import METHODS as TSM_METHODS
+
     p = argparse.ArgumentParser(prog="concerto-nb", description="Play a piano concerto with an orchestra.")
     p.add_argument("--version", action="version", version=f"concerto-nb {__version__}")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
@@ -151,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--separation", default="model", choices=SEPARATION_METHODS)
     s.add_argument("--tsm", default="hps", choices=TSM_METHODS)
-    s.add_argument("--balance-db", type=float, default=-3.0, help="orchestra level relative to the piano")
-    s.add_argument("--reverb", type=float, default=0.25, help="shared reverb wet level, 0-1")
+    s.add_argument("--balance-db", type=_bounded(float, -MAX_BALANCE_DB, MAX_BALANCE_DB), default=-3.0,
+                   help=f"orchestra level relative to the piano, dB (within +-{MAX_BALANCE_DB:g})")
+    s.add_argument("--reverb", type=_bounded(float, 0.0, 1.0), default=0.25, help="shared reverb wet level, 0-1")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.add_argument("--accept-low-confidence", action="store_true",
                    help="mix even if the recordings do not seem to be the same piece")
@@ -162,18 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"),
                    help="folder with mutopia_concertos_midi/ and openair_irs/")
-    s.add_argument("--duration", type=float, default=None, help="seconds (default: the demo's 75 s)")
+    s.add_argument("--duration", type=_bounded(float, 1.0, 3600.0), default=None, help="seconds (default: the demo's 75 s)")
     s.set_defaults(func=_render_demo)
 
     s = sub.add_parser("train", help="train the separation network from the licensed data (resumable)")
     s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
     s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
-    s.add_argument("--steps", type=int, default=4000)
-    s.add_argument("--batch-size", type=int, default=12)
+    s.add_argument("--steps", type=_bounded(int, 1, 10**7), default=4000)
+    s.add_argument("--batch-size", type=_bounded(int, 1, 4096), default=12)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--hidden", type=int, default=None, help="GRU units per direction (default 160)")
+    s.add_argument("--hidden", type=_bounded(int, 1, 4096), default=None, help="GRU units per direction (default 160)")
     s.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
-    s.add_argument("--workers", type=int, default=1,
+    s.add_argument("--workers", type=_bounded(int, 0, 64), default=1,
                    help="processes that make the batches ahead (default 1; 0: none; the weights are the same)")
     s.set_defaults(func=_train)
 
@@ -183,29 +206,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .io import AudioError, OutputExistsError
-
-    args = build_parser().parse_args(argv)
+    """Run one command; errors about the user's files and options are one line and exit status 2."""
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated) if _in_main_thread() else None
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     default_format = warnings.formatwarning
-    if not args.debug:  # one line per warning, without the source line
-        warnings.formatwarning = lambda message, *_, **__: f"concerto-nb: warning: {message}\n"
     try:
+        args = build_parser().parse_args(argv)
+        if not args.debug:  # one line per warning, without the source line
+            warnings.formatwarning = lambda message, *_, **__: f"concerto-nb: warning: {message}\n"
         with warnings.catch_warnings():
             warnings.simplefilter("default", UserWarning)
             for noise in (DeprecationWarning, FutureWarning):  # libraries' notes to developers
                 warnings.simplefilter("ignore", noise)
             args.func(args)
-    except (AudioError, OutputExistsError, ValueError, FileNotFoundError) as e:
-        if args.debug:
+    except KeyboardInterrupt as e:
+        if debug:
             raise
-        print(f"concerto-nb: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
         print("concerto-nb: interrupted; no partial output was written", file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, Terminated) else 130
+    except (ValueError, OSError, MemoryError) as e:
+        # the user's files and options: AudioError and bad settings are ValueErrors, OutputError and
+        # OutputExistsError OSErrors; a bug's traceback stays
+        if debug:
+            raise
+        print(f"concerto-nb: error: {'out of memory' if isinstance(e, MemoryError) else e}", file=sys.stderr)
+        return 2
     finally:
         warnings.formatwarning = default_format
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
     return 0
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ through :func:`save_audio` / :func:`save_time_map`, so the rules below hold ever
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import tempfile
@@ -20,9 +21,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ._arrays import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_audio, check_sample_rate
+
 __all__ = [
     "AudioError",
     "OutputExistsError",
+    "OutputError",
+    "OutputFolder",
+    "MIN_SAMPLE_RATE",
     "load_audio",
     "save_audio",
     "to_mono",
@@ -31,6 +37,7 @@ __all__ = [
     "atomic_write",
     "save_time_map",
     "load_time_map",
+    "check_time_map",
 ]
 
 
@@ -39,37 +46,89 @@ class AudioError(ValueError):
 
 
 class OutputExistsError(FileExistsError):
-    """An output file exists already and ``force`` was not given."""
+    """An output file exists already and ``force`` was not given (or the output is an input, or a folder)."""
+
+
+class OutputError(OSError):
+    """An output cannot be written (read-only folder, full disk, ...); nothing was left behind."""
 
 
 #: Peak amplitude under which a recording counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
 #: Samples at or above this magnitude count as clipped.
 CLIP_LEVEL = 0.999
+#: The formats :func:`save_audio` writes, by extension.
+AUDIO_SUFFIXES = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+#: Longest time a time map may span (s): a day, far beyond any recording, so a typo or overflow is caught.
+MAX_TIME_MAP_S = 86400.0
+#: A channel whose mean is further from zero than this (-40 dBFS) has its DC offset removed, with a warning.
+DC_LIMIT = 0.01
 
 
 def _decode(path: Path):
-    """Decode with libsndfile, falling back to ffmpeg (through audioread) for MP3/M4A etc."""
-    try:
-        y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return y.T, sr
-    except sf.LibsndfileError as sf_error:
-        first_error = sf_error
-    except RuntimeError as sf_error:  # older soundfile versions raise RuntimeError
-        first_error = sf_error
-    try:
-        import audioread
+    """Decode with libsndfile; MP3, and what libsndfile cannot read (M4A, ...), with ffmpeg.
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with audioread.audio_open(str(path)) as f:
-                sr, n_ch = f.samplerate, f.channels
-                chunks = [np.frombuffer(buf, dtype="<i2") for buf in f]
-        data = np.concatenate(chunks) if chunks else np.zeros(0, dtype="<i2")
-        y = data.astype(np.float32).reshape(-1, n_ch).T / 32768.0
-        return y, sr
-    except Exception:  # noqa: BLE001 - any decoder failure means "not audio we can read"
-        raise AudioError(f"{path}: not an audio file we can read ({first_error})") from None
+    libsndfile's MP3 decoder stops at damaged data without a word, where ffmpeg reports it.
+    """
+    if not _looks_like_mp3(path):
+        try:
+            y, sr = sf.read(str(path), dtype="float32", always_2d=True)
+            return y.T, sr
+        except (sf.LibsndfileError, RuntimeError):  # older soundfile versions raise RuntimeError
+            pass
+    return _decode_ffmpeg(path)
+
+
+def _looks_like_mp3(path: Path) -> bool:
+    """An .mp3 name, an ID3 tag or an MPEG audio frame header at the start."""
+    with open(path, "rb") as f:
+        head = f.read(3)
+    return path.suffix.lower() == ".mp3" or head[:3] == b"ID3" or (
+        len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE6) in (0xE2, 0xE4, 0xE6))
+
+
+def _decode_ffmpeg(path: Path):
+    """Decode the first audio stream with the ffmpeg program; damaged data is a warning, not silence."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        raise AudioError(f"{path}: not a format libsndfile reads, and ffmpeg (Debian package ffmpeg) is not "
+                         "installed to try it")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                            "stream=sample_rate,channels:format=duration", "-of", "json", str(path)],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    try:
+        info = json.loads(probe.stdout or "{}")
+    except ValueError:  # ffprobe printed something other than its JSON
+        info = {}
+    streams = info.get("streams") or []
+    if probe.returncode != 0 or not streams:
+        why = _first_line(probe.stderr) or "no audio stream"
+        raise AudioError(f"{path}: not an audio file we can read ({why})")
+    sr, channels = int(streams[0].get("sample_rate") or 0), int(streams[0].get("channels") or 0)
+    if channels < 1:
+        raise AudioError(f"{path}: not an audio file we can read (no audio channels)")
+    done = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0", "-f", "f32le",
+                           "-acodec", "pcm_f32le", "-"], capture_output=True, stdin=subprocess.DEVNULL)
+    y = np.frombuffer(done.stdout, dtype="<f4")
+    y = y[: len(y) // channels * channels].reshape(-1, channels).T
+    errors = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
+    if y.shape[1] == 0:
+        why = errors[0].strip() if errors else "no samples decoded"
+        raise AudioError(f"{path}: no audio could be decoded; is the file damaged? ({why})")
+    announced = float((info.get("format") or {}).get("duration") or 0.0)
+    decoded = y.shape[1] / max(sr, 1)
+    if errors or (announced > 0 and decoded < 0.9 * announced):
+        warnings.warn(f"{path}: damaged data: the decoder reported {len(errors)} error(s) and decoded "
+                      f"{decoded:.1f} s of the {announced:.1f} s the file announces", stacklevel=3)
+    return np.ascontiguousarray(y, dtype=np.float32), sr
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int = 2):
@@ -95,12 +154,15 @@ def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int
     Raises
     ------
     AudioError
-        Missing, unreadable, empty or silent file, or one with NaN/inf samples.
+        Missing, unreadable, empty or silent file, one with NaN/inf samples, or a sample rate
+        outside :data:`MIN_SAMPLE_RATE` - :data:`MAX_SAMPLE_RATE` (checked before any resampling).
 
     Warns
     -----
     UserWarning
-        More than 0.1 % of the samples are clipped.
+        More than 0.1 % of the samples are clipped; floating-point samples beyond full scale
+        (scaled to 0 dBFS instead of clipped); a DC offset above :data:`DC_LIMIT` (removed);
+        damaged compressed data (what could be decoded is used).
 
     Examples
     --------
@@ -115,16 +177,31 @@ def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
     y, file_sr = _decode(path)
+    if not MIN_SAMPLE_RATE <= file_sr <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path}: its header says {file_sr} Hz, outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz; "
+                         "is the header damaged?")
     if y.shape[1] == 0:
         raise AudioError(f"{path}: contains no audio samples")
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{path}: contains NaN or infinite samples")
-    if np.max(np.abs(y)) < SILENCE_PEAK:
+    dc = y.mean(axis=1, keepdims=True)
+    if np.max(np.abs(dc)) > DC_LIMIT and y.shape[1] >= file_sr // 10:
+        # a constant offset carries no sound but counts as loudness and eats headroom
+        y = y - dc
+        warnings.warn(f"{path}: removed a DC offset of {np.max(np.abs(dc)):.3f}", stacklevel=2)
+    peak = float(np.max(np.abs(y)))
+    if peak < SILENCE_PEAK:
         raise AudioError(f"{path}: is silent (peak below -80 dBFS)")
-    clipped = np.mean(np.abs(y) >= CLIP_LEVEL)
-    if clipped > 1e-3:
-        # usable, but distortion adds partials that blur chroma and separation
-        warnings.warn(f"{path}: {clipped:.1%} of the samples are clipped", stacklevel=2)
+    if peak > 1.0:
+        # only floating-point files go past full scale; nothing was clipped, so scale instead of clipping later
+        y = y / peak
+        warnings.warn(f"{path}: floating-point samples reach {20 * np.log10(peak):+.1f} dBFS; scaled to 0 dBFS",
+                      stacklevel=2)
+    else:
+        clipped = np.mean(np.abs(y) >= CLIP_LEVEL)
+        if clipped > 1e-3:
+            # usable, but distortion adds partials that blur chroma and separation
+            warnings.warn(f"{path}: {clipped:.1%} of the samples are clipped", stacklevel=2)
     if mono or y.shape[0] > max_channels:
         y = to_mono(y)
     elif y.shape[0] == 1:
@@ -149,32 +226,167 @@ def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return librosa.resample(y, orig_sr=sr_in, target_sr=sr_out, res_type="soxr_hq", axis=-1)
 
 
-def check_output(path, force: bool = False, inputs=()) -> Path:
-    """Refuse to write over an input, or over an existing file without ``force``."""
+def check_output(path, force: bool = False, inputs=(), *, suffixes=None) -> Path:
+    """Refuse an output path that is an input, a folder, of a format we do not write, or exists without ``force``.
+
+    Parameters
+    ----------
+    path : str or Path
+    force : bool
+        Allow replacing an existing file (never an input).
+    inputs : iterable of paths
+        Compared with ``path`` after resolving links (and as the same file, for hard links).
+    suffixes : iterable of str, optional
+        The extensions this output may have, e.g. ``(".wav", ".flac", ".ogg")``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` is an input, a folder, or exists and ``force`` is false.
+    ValueError
+        ``path`` has an extension not in ``suffixes``.
+    """
     path = Path(path)
     for inp in inputs:
-        if Path(inp).exists() and path.exists() and path.resolve() == Path(inp).resolve():
+        inp = Path(inp)
+        if inp.exists() and path.exists() and (path.resolve() == inp.resolve() or os.path.samefile(path, inp)):
             raise OutputExistsError(f"{path}: is one of the inputs; choose another output")
+    if path.is_dir():
+        raise OutputExistsError(f"{path}: is a folder; name a file to write")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise ValueError(f"{path}: write {', '.join(sorted(suffixes))}")
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists already (use --force to overwrite)")
     return path
 
 
+def _cannot_write(path: Path, error: BaseException) -> OutputError:
+    """One line for a failed write: the reason, and a full disk named as such."""
+    import shutil
+
+    folder = path.parent if path.parent.exists() else Path(".")
+    if isinstance(error, OSError) and error.strerror:
+        reason = error.strerror
+    else:
+        reason = str(error).strip() or type(error).__name__
+    try:
+        if shutil.disk_usage(folder).free < 1 << 20:
+            reason = "no space left on the device"
+    except OSError:
+        pass
+    return OutputError(f"{path}: cannot write ({reason})")
+
+
 def atomic_write(path: Path, write):
-    """Call ``write(tmp_path)`` then rename onto ``path``; nothing is left on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".part", dir=path.parent)
-    os.close(fd)
+    """Call ``write(tmp_path)`` then rename onto ``path``; nothing is left on failure.
+
+    The temporary file is a short hidden name in the same folder, so a legal long ``path``
+    does not become an illegal temporary one.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cnb-", suffix=".part", dir=path.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _cannot_write(path, e) from None
     try:
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide outputs from other users
         os.replace(tmp, path)
-    except BaseException:
+    except (OSError, sf.LibsndfileError) as e:
+        raise _cannot_write(path, e) from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+class OutputFolder:
+    """The outputs of one run, written together or not at all.
+
+    Each output is written into a hidden folder inside ``out_dir`` (same file system, so the
+    final move is a rename); leaving the ``with`` block normally moves them all into place,
+    with SIGINT/SIGTERM held back for those few renames; any error or interruption removes the
+    hidden folder, and ``out_dir`` itself if this run created it, so the target is as it was.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    names : iterable of str
+        The files this run writes, e.g. ``("piano.wav", "orchestra.wav")``.
+    force : bool
+        Replace existing outputs of these names (checked here, before any work).
+    inputs : iterable of paths
+        Never replaced, whatever ``force`` says.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> with OutputFolder(tempfile.mkdtemp(), ["a.wav"]) as out:
+    ...     _ = save_audio(out.path("a.wav"), np.zeros(100), 8000)
+    >>> sorted(p.name for p in out.out_dir.iterdir())
+    ['a.wav']
+    """
+
+    def __init__(self, out_dir, names, *, force: bool = False, inputs=()):
+        self.out_dir = Path(out_dir)
+        for inp in inputs:
+            if Path(inp).exists() and self.out_dir.exists() and os.path.samefile(self.out_dir, inp):
+                raise OutputExistsError(f"{self.out_dir}: is one of the inputs; choose another output folder")
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise OutputExistsError(f"{self.out_dir}: is a file; name a folder for the outputs")
+        self.targets = {name: check_output(self.out_dir / name, force, inputs) for name in names}
+        self.staging = None
+
+    def __enter__(self):
+        self.created = not self.out_dir.exists()
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=".cnb-", dir=self.out_dir))
+        except OSError as e:
+            raise _cannot_write(self.out_dir, e) from None
+        return self
+
+    def path(self, name: str) -> Path:
+        """Where to write output ``name`` during the run."""
+        return self.staging / name
+
+    def __exit__(self, exc_type, exc, tb):
+        import shutil
+
+        try:
+            if exc_type is None:
+                with _signals_held():
+                    for name, target in self.targets.items():
+                        if self.path(name).exists():
+                            os.replace(self.path(name), target)
+        except OSError as e:
+            raise _cannot_write(self.out_dir, e) from None
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            if exc_type is not None and self.created:
+                with contextlib.suppress(OSError):
+                    self.out_dir.rmdir()  # only if empty
+        return False
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM back (in the main thread) until the block ends."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str | None = None) -> Path:
@@ -182,13 +394,11 @@ def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str |
 
     WAV is written as 24-bit PCM by default; samples are clipped to [-1, 1].
     """
-    path = check_output(path, force)
-    y = np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0)
+    path = check_output(path, force, suffixes=AUDIO_SUFFIXES)
+    sr = check_sample_rate(sr)
+    y = np.clip(check_audio(y, name=str(path)), -1.0, 1.0)
     data = y.T if y.ndim == 2 else y
-    ext = path.suffix.lower()
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(ext)
-    if fmt is None:
-        raise ValueError(f"{path}: write .wav, .flac or .ogg")
+    fmt = AUDIO_SUFFIXES[path.suffix.lower()]
     if subtype is None:
         subtype = {"WAV": "PCM_24", "FLAC": "PCM_24", "OGG": "VORBIS"}[fmt]
     channels = 1 if data.ndim == 1 else data.shape[1]
@@ -219,7 +429,11 @@ def save_time_map(path, time_map: np.ndarray, force: bool = False) -> Path:
 
 
 def load_time_map(path) -> np.ndarray:
-    """Read a CSV written by :func:`save_time_map`; checks it is strictly increasing."""
+    """Read a CSV written by :func:`save_time_map`, checked: finite, within a day, strictly increasing.
+
+    The first row need not be (0, 0): :func:`concerto_nb.tsm.warp` starts the output with that row's
+    performance time of silence and the audio at its reference time.
+    """
     path = Path(path)
     try:
         with open(path, newline="") as f:
@@ -232,6 +446,21 @@ def load_time_map(path) -> np.ndarray:
         time_map = np.array([[float(a), float(b)] for a, b in rows[1:]], dtype=float)
     except ValueError:
         raise ValueError(f"{path}: time map rows must be two numbers each") from None
-    if len(time_map) < 2 or np.any(np.diff(time_map, axis=0) <= 0):
-        raise ValueError(f"{path}: time map needs >= 2 rows, strictly increasing in both columns")
+    try:
+        return check_time_map(time_map)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def check_time_map(time_map) -> np.ndarray:
+    """``time_map`` as a float ``(K, 2)`` array, or a ``ValueError`` that says what is wrong with it."""
+    time_map = np.asarray(time_map, dtype=float)
+    if time_map.ndim != 2 or time_map.shape[1] != 2 or len(time_map) < 2:
+        raise ValueError(f"a time map is (K >= 2, 2) [reference_s, performance_s], got shape {time_map.shape}")
+    if not np.all(np.isfinite(time_map)):
+        raise ValueError("time map holds NaN or infinite values")
+    if np.any(time_map < 0) or np.any(time_map > MAX_TIME_MAP_S):
+        raise ValueError(f"time map values must lie between 0 and {MAX_TIME_MAP_S:.0f} s")
+    if np.any(np.diff(time_map, axis=0) <= 0):
+        raise ValueError("time map needs >= 2 rows, strictly increasing in both columns")
     return time_map

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loudness_db", "pan", "mix"]
+__all__ = ["MAX_BALANCE_DB", "loudness_db", "pan", "check_settings", "mix"]
+
+#: Largest orchestra-to-piano balance accepted (dB, either way): beyond it one of the two is inaudible.
+MAX_BALANCE_DB = 40.0
 
 
 def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -40.0) -> float:
@@ -59,6 +62,16 @@ def _as_channels(y: np.ndarray, channels: int) -> np.ndarray:
     return np.repeat(y, channels, axis=0) if y.shape[0] == 1 and channels > 1 else y
 
 
+def check_settings(*, balance_db: float = -3.0, reverb: float = 0.25, room_size: float = 0.6,
+                   ceiling_db: float = -1.0) -> None:
+    """Raise one ``ValueError`` if a :func:`mix` setting is NaN, infinite or out of its range."""
+    for name, value, low, high in (("balance_db", balance_db, -MAX_BALANCE_DB, MAX_BALANCE_DB),
+                                   ("reverb", reverb, 0.0, 1.0), ("room_size", room_size, 0.0, 1.0),
+                                   ("ceiling_db", ceiling_db, -60.0, 0.0)):
+        if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{name}={value!r} is outside {low:g} to {high:g}")
+
+
 def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, balance_db: float = -3.0, eq: bool = True,
         reverb: float = 0.25, room_size: float = 0.6, ceiling_db: float = -1.0):
     """Mix the pianist's recording with the (warped) orchestra.
@@ -69,7 +82,8 @@ def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, balance_db: float = -
         Same sample rate; the shorter one is padded with silence.
     sr : int
     balance_db : float
-        Orchestra loudness relative to the piano (negative = orchestra softer).
+        Orchestra loudness relative to the piano (negative = orchestra softer), within
+        +-:data:`MAX_BALANCE_DB`.
     eq : bool
         High-pass and presence boost on the piano.
     reverb : float
@@ -98,6 +112,11 @@ def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, balance_db: float = -
     """
     import pedalboard as pb
 
+    from ._arrays import check_audio, check_sample_rate
+
+    piano, orchestra = check_audio(piano, name="piano"), check_audio(orchestra, name="orchestra")
+    sr = check_sample_rate(sr)
+    check_settings(balance_db=balance_db, reverb=reverb, room_size=room_size, ceiling_db=ceiling_db)
     channels = max(np.atleast_2d(piano).shape[0], np.atleast_2d(orchestra).shape[0])
     piano, orchestra = _as_channels(piano, channels), _as_channels(orchestra, channels)
     n = max(piano.shape[1], orchestra.shape[1])

@@ -19,6 +19,9 @@ from . import io, mixing, separation, sync, tsm
 __all__ = ["OUTPUTS", "LowConfidenceError", "playalong"]
 
 OUTPUTS = ("orchestra_warped.wav", "mix.wav", "time_map.csv", "report.json")
+#: An octave between the separated piano and the pianist is reported when its profile correlation beats the
+#: unshifted one by this much (tests/test_reliability.py: an octave-low concerto 0.36, the demo 0 as is).
+OCTAVE_MARGIN = 0.2
 
 
 class LowConfidenceError(ValueError):
@@ -42,8 +45,12 @@ class _Stages:
         self.bar.update(1)
         return result
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.bar.close()
+        return False
 
 
 def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "model",
@@ -61,7 +68,8 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         Gets ``orchestra_warped.wav``, ``mix.wav``, ``time_map.csv`` and ``report.json``,
         at the pianist recording's sample rate.
     force : bool
-        Overwrite existing outputs (otherwise they are checked before any work starts).
+        Overwrite existing outputs (otherwise they are checked before any work starts). The four
+        outputs appear together at the end or not at all (:class:`concerto_nb.io.OutputFolder`).
     separation_method, tsm_method : str
         See :func:`concerto_nb.separation.separate` and :func:`concerto_nb.tsm.warp`.
     balance_db, reverb : float
@@ -75,6 +83,10 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
     ------
     LowConfidenceError
         Alignment confidence below :data:`concerto_nb.sync.MIN_CONFIDENCE` (nothing is written).
+    ValueError
+        A setting out of range, or recordings that cannot make a play-along (a pianist recording more
+        than :data:`concerto_nb.tsm.MAX_STRETCH` times as long as the concerto, a steady tone or noise),
+        checked before separation; :class:`concerto_nb.io.AudioError` for unreadable files.
 
     Returns
     -------
@@ -82,27 +94,33 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         What ``report.json`` holds: inputs, stage timings (s), alignment confidence,
         loudness levels, output paths, warnings.
     """
-    out_dir = Path(out_dir)
-    paths = {name: io.check_output(out_dir / name, force, inputs=(concerto, pianist)) for name in OUTPUTS}
+    mixing.check_settings(balance_db=balance_db, reverb=reverb)
+    if separation_method not in separation.METHODS or tsm_method not in tsm.METHODS:
+        raise ValueError(f"separation_method must be one of {separation.METHODS}, tsm_method one of {tsm.METHODS}")
+    outputs = io.OutputFolder(out_dir, OUTPUTS, force=force, inputs=(concerto, pianist))
     stages = _Stages(["load", "separate", "align", "warp", "mix", "write"], progress)
-    try:
+    with outputs, stages:
         (y_concerto, sr_c), (y_pianist, sr) = stages.run(
             "load", lambda: (io.load_audio(concerto, mono=False), io.load_audio(pianist, mono=False))
         )
+        durations = {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)}
+        _check_inputs(concerto, pianist, y_concerto, sr_c, y_pianist, sr)
         piano_est, orchestra_est = stages.run("separate", separation.separate, y_concerto, sr_c,
                                               method=separation_method, progress=progress)
-        durations = {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)}
         # only mono 22 kHz copies are needed from here on: free the full-rate ones (long recordings)
         ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
         mixture = io.resample(io.to_mono(y_concerto), sr_c, sync.SYNC_SR)
         del piano_est, y_concerto
 
-        def _align():
-            perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
-            return sync.align(ref, perf, mixture=mixture, return_details=True)
-
-        time_map, details = stages.run("align", _align)
+        perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
+        time_map, details = stages.run("align", sync.align, ref, perf, mixture=mixture, return_details=True)
         report_warnings = []
+        octaves, margin = sync.pitch_offset(ref, perf)
+        if abs(abs(octaves) - 12) <= 1 and margin > OCTAVE_MARGIN:
+            report_warnings.append(
+                f"{Path(concerto).name} sounds an octave {'below' if octaves < 0 else 'above'} your recording: "
+                f"is its sample rate right? Its header says {sr_c} Hz; "
+                f"{round(sr_c * 2.0 ** -round(octaves / 12))} Hz would put it in your octave")
         low_share = sync.low_confidence_share(details["confidence_per_second"])
         implausible = sync.implausible_tempo_share(time_map)
         if details["confidence"] < sync.MIN_CONFIDENCE:
@@ -126,7 +144,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             if have < needed:
                 msg += f"squeezed: leave about {needed:.0f} s there (count the {part} through)"
             else:
-                msg += f"{have / max(needed, 0.1):.1f}x slower: trim the silence there to about {needed:.0f} s"
+                msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
             report_warnings.append(msg)
         jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"])
         for jump in jumps:
@@ -139,7 +157,7 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             report_warnings.append(msg)
         for msg in report_warnings:
             warnings.warn(msg, stacklevel=2)
-        del ref, mixture
+        del ref, mixture, perf
         orchestra_est = io.resample(orchestra_est, sr_c, sr)
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
                                       progress=progress)
@@ -147,35 +165,49 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
         mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
                                    reverb=reverb)
 
+        report = {
+            "concerto": str(concerto),
+            "pianist": str(pianist),
+            "sample_rate": sr,
+            "duration_s": durations,
+            "separation_method": separation_method,
+            "tsm_method": tsm_method,
+            "timings_s": stages.timings,
+            "alignment": {
+                "confidence": round(details["confidence"], 3),
+                "min_confidence": sync.MIN_CONFIDENCE,
+                "low_confidence_share": round(low_share, 3),
+                "implausible_tempo_share": round(implausible, 3),
+                "skips_and_repeats": jumps,
+                "uneven_ends": ends,
+                "chroma_shift": details["chroma_shift"],
+            "pitch_offset_semitones": octaves,
+                "anchors": int(len(time_map)),
+            },
+            "levels": levels,
+            "outputs": {name: str(p) for name, p in outputs.targets.items()},
+            "warnings": report_warnings,
+        }
+
         def _write():
-            io.save_audio(paths["orchestra_warped.wav"], orchestra_warped, sr, force)
-            io.save_audio(paths["mix.wav"], mixed, sr, force)
-            io.save_time_map(paths["time_map.csv"], time_map, force)
+            io.save_audio(outputs.path("orchestra_warped.wav"), orchestra_warped, sr)
+            io.save_audio(outputs.path("mix.wav"), mixed, sr)
+            io.save_time_map(outputs.path("time_map.csv"), time_map)
 
         stages.run("write", _write)
-    finally:
-        stages.close()
-    report = {
-        "concerto": str(concerto),
-        "pianist": str(pianist),
-        "sample_rate": sr,
-        "duration_s": durations,
-        "separation_method": separation_method,
-        "tsm_method": tsm_method,
-        "timings_s": stages.timings,
-        "alignment": {
-            "confidence": round(details["confidence"], 3),
-            "min_confidence": sync.MIN_CONFIDENCE,
-            "low_confidence_share": round(low_share, 3),
-            "implausible_tempo_share": round(implausible, 3),
-            "skips_and_repeats": jumps,
-            "uneven_ends": ends,
-            "chroma_shift": details["chroma_shift"],
-            "anchors": int(len(time_map)),
-        },
-        "levels": levels,
-        "outputs": {name: str(p) for name, p in paths.items()},
-        "warnings": report_warnings,
-    }
-    io.atomic_write(paths["report.json"], lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+        io.atomic_write(outputs.path("report.json"),
+                        lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
     return report
+
+
+def _check_inputs(concerto, pianist, y_concerto, sr_c, y_pianist, sr):
+    """What can be told from the two recordings alone, before any work: one ``ValueError`` each."""
+    concerto_s, pianist_s = y_concerto.shape[-1] / sr_c, y_pianist.shape[-1] / sr
+    if pianist_s > tsm.MAX_STRETCH * concerto_s:
+        raise ValueError(f"{pianist} lasts {pianist_s:.1f} s, more than {tsm.MAX_STRETCH:.0f}x the "
+                         f"{concerto_s:.1f} s of {concerto}: the orchestra cannot be slowed down that far")
+    for path, y, rate in ((concerto, y_concerto, sr_c), (pianist, y_pianist, sr)):
+        variety = sync.chroma_variety(io.to_mono(y), rate)
+        if variety < sync.MIN_CHROMA_VARIETY:
+            raise ValueError(f"{path}: its pitch content never changes (a steady tone or noise?); "
+                             "it does not sound like music")

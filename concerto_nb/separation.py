@@ -47,6 +47,9 @@ __all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "hpss_masks", "sharpen_mask
 
 METHODS = ("model", "hpss")
 RECONSTRUCTIONS = ("mask", "wiener", "em")
+#: Shortest recording test-time adaptation accepts (s): a solo passage counts from 3 s
+#: (:func:`concerto_nb.adaptation.find_solo_passages`' ``min_s``).
+MIN_ADAPT_S = 3.0
 
 
 def _stft_params(sr: int):
@@ -243,7 +246,16 @@ def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str 
         raise ValueError(f"unknown separation method {method!r}; choose from {METHODS}")
     if reconstruction not in RECONSTRUCTIONS:
         raise ValueError(f"unknown reconstruction {reconstruction!r}; choose from {RECONSTRUCTIONS}")
-    y = np.asarray(y, dtype=np.float32)
+    from ._arrays import check_audio, check_sample_rate
+
+    y, sr = check_audio(y), check_sample_rate(sr)
+    duration = y.shape[-1] / sr
+    for name, passages in (("piano_only", piano_only), ("orchestra_only", orchestra_only)):
+        for a, b in passages or ():
+            if not 0 <= a < b <= duration + 0.5:
+                raise ValueError(f"{name} passage {a:g}-{b:g} s lies outside the recording (0-{duration:.1f} s)")
+    if adapt and duration < MIN_ADAPT_S:
+        raise ValueError(f"test-time adaptation needs at least {MIN_ADAPT_S:.0f} s of audio, got {duration:.2f} s")
     if method == "model":
         from . import model
 

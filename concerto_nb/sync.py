@@ -37,7 +37,7 @@ import numpy as np
 from ._arrays import runs
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
-           "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
+           "MIN_CHROMA_VARIETY", "chroma_variety", "pitch_profile", "pitch_offset", "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
            "uneven_ends", "realign_jumps", "features", "semitone_flux", "chroma", "align", "path_to_time_map",
            "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
 
@@ -60,6 +60,9 @@ MAX_LOW_CONFIDENCE_SHARE = 0.15
 #: If the time map's local tempo leaves [1/3, 3] on more than this share of the reference, the
 #: pianist probably plays only part of the piece (demo: 0 %; first or second half only: > 50 %).
 MAX_IMPLAUSIBLE_TEMPO_SHARE = 0.2
+# :func:`chroma_variety` below this: a steady tone or noise, not music. Measured (tests/test_inputs.py,
+# test_a_steady_tone_is_not_music): a sine, a held chord, white noise 0.00-0.01; the demo's recordings 0.29-0.44.
+MIN_CHROMA_VARIETY = 0.05
 
 
 def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> float:
@@ -173,6 +176,79 @@ def uneven_ends(time_map: np.ndarray, played_s, tolerance: float = 1.5, slack_s:
         if not needed / tolerance - slack_s <= have <= needed * tolerance + slack_s:
             found.append({"kind": kind, "performance_s": round(float(have), 2), "needed_s": round(float(needed), 2)})
     return found
+
+
+def chroma_variety(y: np.ndarray, sr: int = SYNC_SR, hop: int = 2048, gate_db: float = -40.0) -> float:
+    """How much the pitch content of a recording changes: 0 for a steady tone or noise, 0.3-0.45 for music.
+
+    One minus the median cosine similarity between each sounding frame's chroma and the recording's mean chroma
+    (frames within ``gate_db`` of the loudest). A recording below :data:`MIN_CHROMA_VARIETY` holds nothing to
+    align with a piece of music. Notebook: ``04_music_synchronization``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 22050
+    >>> round(chroma_variety(np.sin(2 * np.pi * 440 * np.arange(5 * sr) / sr), sr), 2)
+    0.0
+    """
+    import librosa
+
+    chroma = librosa.feature.chroma_stft(y=np.asarray(y, dtype=np.float32), sr=sr, hop_length=hop)
+    rms = librosa.feature.rms(y=np.asarray(y, dtype=np.float32), hop_length=hop)[0][: chroma.shape[1]]
+    chroma = chroma[:, rms > rms.max() * 10 ** (gate_db / 20)]
+    chroma /= np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9
+    mean = chroma.mean(axis=1)
+    return float(1.0 - np.median(mean @ chroma) / (np.linalg.norm(mean) + 1e-9))
+
+
+def pitch_profile(y: np.ndarray, sr: int = SYNC_SR, n_fft: int = 8192, hop: int = 2048) -> np.ndarray:
+    """Which of the 88 piano keys a recording plays most: ``(88,)``, whitened, from A0.
+
+    The STFT power summed per semitone, log-compressed, averaged over time, minus its 7-semitone moving average
+    (the note peaks, not the spectral envelope of the instrument and room). Notebook: ``04_music_synchronization``.
+    """
+    import librosa
+
+    power = np.abs(librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop)) ** 2
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    keys = np.full(len(freqs), -1)
+    audible = freqs > 25.0
+    keys[audible] = np.round(librosa.hz_to_midi(freqs[audible])).astype(int) - 21
+    per_key = np.zeros((88, power.shape[1]))
+    for key in range(88):
+        per_key[key] = power[keys == key].sum(axis=0)
+    profile = np.log1p(1e3 * per_key / (per_key.max() + 1e-12)).mean(axis=1)
+    return profile - np.convolve(profile, np.ones(7) / 7, mode="same")
+
+
+def pitch_offset(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, max_shift: int = 24):
+    """How many semitones ``reference`` sounds above ``performance``, from their :func:`pitch_profile`.
+
+    Chroma (:func:`chroma_shift`) cannot tell octaves apart; this can: a recording whose header gives half
+    its real sample rate plays an octave low, and the alignment alone would not notice.
+
+    Returns
+    -------
+    semitones : int
+        The shift that best lines up the two profiles.
+    margin : float
+        Its correlation minus the correlation at 0 (0 when ``semitones`` is 0).
+
+    Examples
+    --------
+    >>> from concerto_nb import data, io, sync
+    >>> piano, _ = io.load_audio(data.demo_path("piano"), sr=sync.SYNC_SR)
+    >>> pianist, _ = io.load_audio(data.demo_path("pianist"), sr=sync.SYNC_SR)
+    >>> sync.pitch_offset(piano, pianist)[0]
+    0
+    """
+    a, b = pitch_profile(reference, sr), pitch_profile(performance, sr)
+    shifts = np.arange(-max_shift, max_shift + 1)
+    corr = np.array([np.corrcoef(a[max(k, 0): len(a) + min(k, 0)], b[max(-k, 0): len(b) + min(-k, 0)])[0, 1]
+                     for k in shifts])
+    best = int(np.argmax(corr))
+    return int(shifts[best]), float(corr[best] - corr[max_shift])
 
 
 def low_confidence_share(per_second: np.ndarray) -> float:
@@ -673,7 +749,8 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     Parameters
     ----------
     reference : np.ndarray [shape=(n,)]
-        E.g. the separated piano of the concerto recording, mono at :data:`SYNC_SR`.
+        E.g. the separated piano of the concerto recording, mono at :data:`SYNC_SR`
+        (channels, ``(channels, n)``, are averaged).
     performance : np.ndarray [shape=(m,)]
         E.g. the user's piano recording, mono at :data:`SYNC_SR`.
     anchor_step : float
@@ -713,8 +790,13 @@ def align(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, anc
     from synctoolbox.dtw.utils import make_path_strictly_monotonic, shift_chroma_vectors
     from synctoolbox.feature.chroma import quantized_chroma_to_CENS
 
+    from ._arrays import check_audio
+
     if sr != SYNC_SR:
         raise ValueError(f"align expects {SYNC_SR} Hz audio, got {sr}")
+    reference = check_audio(reference, name="reference", mono=True)
+    performance = check_audio(performance, name="performance", mono=True)
+    mixture = None if mixture is None else check_audio(mixture, name="mixture", mono=True)
     for name, y in (("reference", reference), ("performance", performance)):
         if len(y) < 2 * sr:
             raise ValueError(f"{name} is shorter than 2 s; nothing to align")

@@ -24,6 +24,9 @@ from .sync import map_times
 __all__ = ["METHODS", "anchors_from_time_map", "warp"]
 
 METHODS = ("hps", "wsola", "pv", "ola", "rubberband")
+#: The most a time map may slow the audio down overall: the output's length, and so the memory, stays bounded by
+#: the input's real length. A pianist at half tempo needs 2x; a map asking for more is almost always a wrong map.
+MAX_STRETCH = 8.0
 
 
 def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) -> np.ndarray:
@@ -42,9 +45,10 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
          progress: bool = False) -> np.ndarray:
     """Time-scale ``y`` along ``time_map`` (reference time -> performance time).
 
-    Long signals are warped in chunks of about ``chunk_s`` seconds of reference, each with
-    1 s of context on both sides, and joined with 50 ms cross-fades: HPS-TSM needs about
-    200 bytes per input sample, so memory stays bounded whatever the length.
+    Long signals are warped in chunks of at most ``chunk_s`` seconds of reference and of
+    performance, each with up to 1 s of context on both sides, and joined with 50 ms cross-fades:
+    HPS-TSM needs about 200 bytes per sample, so memory stays bounded whatever the length, and
+    a map that holds one moment for a long time (a pause) is cut on the output's axis too.
 
     Parameters
     ----------
@@ -52,11 +56,13 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
         Audio on the reference time axis.
     sr : int
     time_map : np.ndarray [shape=(K, 2)]
-        ``[reference_s, performance_s]``, strictly increasing, starting at (0, 0); the
-        last row gives the output duration.
+        ``[reference_s, performance_s]``, strictly increasing; the last row gives the output
+        duration. A first row other than (0, 0), say (r0, p0), starts the output with p0 s of
+        silence and the audio at r0 s. Slowing down by more than :data:`MAX_STRETCH` overall
+        is refused.
     method : {"hps", "wsola", "pv", "ola", "rubberband"}
     chunk_s : float
-        Chunk length in seconds of reference (``np.inf``: one piece; rubberband always works in
+        Chunk length in seconds (``np.inf``: one piece; rubberband always works in
         one piece, streaming, in a few MB).
     progress : bool
         Show a progress bar over the chunks.
@@ -64,6 +70,11 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
     Returns
     -------
     np.ndarray, shape ``(round(time_map[-1, 1] * sr),)`` or ``(channels, ...)``.
+
+    Raises
+    ------
+    ValueError
+        Bad audio (see :func:`concerto_nb.io.load_audio`'s rules), sample rate or time map.
 
     Examples
     --------
@@ -74,21 +85,36 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chun
     >>> tsm.warp(y, sr, np.array([[0.0, 0.0], [1.0, 1.5]])).shape
     (33075,)
     """
+    from ._arrays import check_audio, check_sample_rate
+    from .io import check_time_map
+
     if method not in METHODS:
         raise ValueError(f"unknown TSM method {method!r}; choose from {METHODS}")
-    time_map = np.asarray(time_map, dtype=float)
-    if time_map.ndim != 2 or time_map.shape[1] != 2 or np.any(np.diff(time_map, axis=0) <= 0):
-        raise ValueError("time_map must be (K, 2), strictly increasing in both columns")
-    y2 = np.atleast_2d(np.asarray(y, dtype=np.float32))
-    ref_end = y2.shape[1] / sr
+    sr = check_sample_rate(sr)
+    y2 = np.atleast_2d(check_audio(y))
+    time_map = check_time_map(time_map)
+    (r0, p0), ref_end = time_map[0], y2.shape[1] / sr
+    if r0 >= ref_end - 1.0 / sr:
+        raise ValueError(f"the time map starts at {r0:.2f} s of reference, but the audio lasts {ref_end:.2f} s")
+    stretch = (time_map[-1, 1] - p0) / (min(time_map[-1, 0], ref_end) - r0)
+    if stretch > MAX_STRETCH:
+        raise ValueError(f"the time map slows the audio down {stretch:.1f}x overall; at most {MAX_STRETCH:.0f}x "
+                         "is accepted (is it the map for this recording?)")
     n_out = int(round(time_map[-1, 1] * sr))
+    lead = int(round(p0 * sr))
+    if n_out - lead < 1:
+        raise ValueError("the time map asks for no output at all")
+    # a map that starts at (r0, p0): p0 s of silence, then the audio from r0 s on
+    y2 = y2[:, int(round(r0 * sr)):]
+    time_map = time_map - time_map[0]
     if method == "rubberband":
-        out = _warp_rubberband(y2, sr, time_map, n_out)
-    elif ref_end <= 1.5 * chunk_s:
-        out = _warp_whole(y2, sr, time_map, method, n_out)
+        out = _warp_rubberband(y2, sr, time_map, n_out - lead)
+    elif y2.shape[1] / sr <= 1.5 * chunk_s and time_map[-1, 1] <= 1.5 * chunk_s:
+        out = _warp_whole(y2, sr, time_map, method, n_out - lead)
     else:
-        out = _warp_chunks(y2, sr, time_map, method, n_out, chunk_s, progress)
-    return out if y.ndim == 2 else out[0]
+        out = _warp_chunks(y2, sr, time_map, method, n_out - lead, chunk_s, progress)
+    out = np.pad(out, [(0, 0), (lead, 0)])
+    return out if np.ndim(y) == 2 else out[0]
 
 
 def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int, chunk_s: float,
@@ -102,13 +128,20 @@ def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_o
 
     from tqdm.auto import tqdm
 
-    ref_end = y2.shape[1] / sr
+    ref_end, perf_end = y2.shape[1] / sr, n_out / sr
     margin, fade = 1.0, int(0.05 * sr)
-    cuts = np.concatenate([[0.0], np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s), [ref_end]])
     to_perf = lambda t: float(map_times(time_map, t))  # noqa: E731
+    to_ref = lambda t: float(np.interp(t, time_map[:, 1], time_map[:, 0]))  # noqa: E731
+    # cut every chunk_s on both axes, so that no chunk reads or writes more than chunk_s (+ margins)
+    cuts = np.concatenate([np.arange(chunk_s, ref_end - chunk_s / 2, chunk_s),
+                           [to_ref(t) for t in np.arange(chunk_s, perf_end - chunk_s / 2, chunk_s)]])
+    cuts = np.unique(np.concatenate([[0.0], cuts[(cuts > 0.05) & (cuts < ref_end - 0.05)], [ref_end]]))
+    cuts = cuts[np.concatenate([np.diff(cuts) > 1e-3, [True]])]  # a chunk reads at least 1 ms
 
     def one(i):
-        ra, rb = max(0.0, cuts[i] - margin), min(ref_end, cuts[i + 1] + margin)
+        # 1 s of context on each side, or less where 1 s of reference would be more than 1 s of performance
+        ra = max(0.0, cuts[i] - margin, to_ref(to_perf(cuts[i]) - margin))
+        rb = min(ref_end, cuts[i + 1] + margin, to_ref(to_perf(cuts[i + 1]) + margin))
         pa, pb = to_perf(ra), to_perf(rb)
         inner = time_map[(time_map[:, 0] > ra) & (time_map[:, 0] < rb)]
         local = np.vstack([[ra, pa], inner, [rb, pb]]) - [ra, pa]
