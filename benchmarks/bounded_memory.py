@@ -35,7 +35,8 @@ def one(pause_s, chunk_s):
     seconds = time.perf_counter() - t0
     assert out.shape == (2, int(round(time_map[-1, 1] * sr))) and np.all(np.isfinite(out))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": round(seconds, 2), "peak_mb": round(peak_kb / 1024), "added_mb": round((peak_kb - base_kb) / 1024)}
+    return {"seconds": round(seconds, 2), "peak_mb": round(peak_kb / 1024),
+            "added_mb": round((peak_kb - base_kb) / 1024)}
 
 
 def main():

@@ -44,7 +44,8 @@ def main():
               f"{evaluation.sdr(y['orchestra'], estimates[method][1]):11.2f}   ({t_sep:.1f} s for 75 s)")
 
     print("\n== alignment against the pianist (error at piano onsets)")
-    print(f"{'reference':24s}{'median ms':>10s}{'<=50ms %':>10s}{'<=100ms %':>11s}{'max ms':>8s}{'conf':>6s}{'time s':>8s}")
+    print(f"{'reference':24s}{'median ms':>10s}{'<=50ms %':>10s}{'<=100ms %':>11s}{'max ms':>8s}{'conf':>6s}"
+          f"{'time s':>8s}")
     onsets = data.demo_onsets()
     refs = (("separated piano (model)", estimates["model"][0]), ("separated piano (HPSS)", estimates["hpss"][0]),
             ("full mix", y["concerto"]), ("clean piano stem", y["piano"]))

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from concerto_nb import evaluation, model, separation, train  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT / "data" / "sources"
 TRAINING_SEED, FRESH_SEED = 0, 12345
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/full_movements.py [--pieces kv488 op37] [--no-tsm] [--weights PATH]
 
-For Mozart KV488 I and Beethoven Op.37 I (full length, from ../shared/data), renders here (cached in
+For Mozart KV488 I and Beethoven Op.37 I (full length, from data/sources), renders here (cached in
 data/cache/movements/): the concerto (FluidR3, concert hall) as exact piano + orchestra stems, and a
 "pianist" playing the piano part along a smooth 0.8x-1.25x tempo curve (MuseScore General, studio).
 The tempo is held steady inside the piano's rests (``render.steady_through_rests``): there the pianist's
@@ -15,7 +15,8 @@ Then, side by side in one run:
   note sounding within 1 s) and where it is, plus the runtime of each;
 - TSM of the orchestra stem: ``tsm.warp`` (HPS, chunked) along ``sync.align``'s map vs libtsm's
   ``hps_tsm`` in one piece on the raw path's anchors vs ``tsm.warp(method="rubberband")`` (the
-  ``rubberband`` CLI, R2 engine, ``--timemap``) when installed; runtime, and the median onset lag (10 s windows) against the same
+  ``rubberband`` CLI, R2 engine, ``--timemap``) when installed; runtime, and the median onset lag (10 s windows)
+  against the same
   stem warped along the true map.
 """
 import argparse
@@ -29,9 +30,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import evaluation, io, model, render, separation, sync, tsm  # noqa: E402
+from concerto_nb import evaluation, model, render, separation, sync, tsm  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT / "data" / "sources"
 SR = sync.SYNC_SR
 PIECES = {
     "kv488": ("Mozart_KV488_mvt1_Allegro.mid", 488),

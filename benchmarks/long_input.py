@@ -10,7 +10,6 @@ memory grow with length (chunked separation and TSM; synctoolbox's features grow
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile

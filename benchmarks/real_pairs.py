@@ -1,4 +1,4 @@
-"""Alignment of the real recording pairs in ../shared/data against their annotations (issue 4).
+"""Alignment of the real recording pairs in data/sources against their annotations (issue 4).
 
     .venv/bin/python benchmarks/real_pairs.py
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from concerto_nb import evaluation, io, sync  # noqa: E402
 from full_movements import plain_synctoolbox  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT / "data" / "sources"
 SR = sync.SYNC_SR
 
 

@@ -4,7 +4,7 @@
 
 Same piece: the demo concerto against its pianist, the first and the second half of that pianist,
 and the real Schubert pair (a semitone apart). Other pieces: four real Bach recordings (CC0,
-``../shared/data/ishizaka_cc0``) against the demo concerto, as 30 s, 75 s and 30-105 s excerpts.
+``data/sources/ishizaka_cc0``) against the demo concerto, as 30 s, 75 s and 30-105 s excerpts.
 Prints each pair's confidence, share of poorly matching seconds and share of implausible tempo,
 and the margin between the lowest same-piece and the highest other-piece confidence around
 ``sync.MIN_CONFIDENCE``.
@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from concerto_nb import data, io, separation, sync  # noqa: E402
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parent.parent / "data" / "sources"
 
 
 def _row(name, ref, perf, mixture=None):

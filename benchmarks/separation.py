@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from concerto_nb import adaptation, data, evaluation, io, mixing, model, render, separation, train  # noqa: E402
 
 SR = 22050
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT / "data" / "sources"
 HALL = SHARED / render.DEMO["concerto_room"]
 
 

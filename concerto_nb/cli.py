@@ -17,7 +17,6 @@ import math
 import signal
 import sys
 import warnings
-from pathlib import Path
 
 from . import __version__
 
@@ -84,9 +83,10 @@ def _playalong(args):
 
 
 def _render_demo(args):
-    from . import render
+    from . import data, render
 
-    meta = render.render_demo(args.shared_data, args.output, force=args.force, duration=args.duration)
+    meta = render.render_demo(args.shared_data or data.SOURCES_DIR, args.output, force=args.force,
+                              duration=args.duration)
     print(f"rendered {meta['duration']} s of {meta['midi']} into {args.output}")
 
 
@@ -102,11 +102,12 @@ def _passages(text: str):
 
 
 def _train(args):
-    from . import io, model, train
+    from . import data, io, model, train
 
     io.check_output(args.output or model.WEIGHTS, args.force, suffixes=(".pt",))
-    result = train.train(args.shared_data, out_path=args.output, steps=args.steps, batch_size=args.batch_size,
-                         seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden, workers=args.workers)
+    result = train.train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
+                         batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
+                         workers=args.workers)
     print(f"{result['weights']}: {len(result['history'])} steps, final loss "
           f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
 
@@ -183,14 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("render-demo", help="render the demo data from the concerto MIDI")
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"),
-                   help="folder with mutopia_concertos_midi/ and openair_irs/")
-    s.add_argument("--duration", type=_bounded(float, 1.0, 3600.0), default=None, help="seconds (default: the demo's 75 s)")
+    s.add_argument("--shared-data", default=None,
+                   help="folder with mutopia_concertos_midi/ and openair_irs/ (default: the repository's data/sources)")
+    s.add_argument("--duration", type=_bounded(float, 1.0, 3600.0), default=None,
+                   help="seconds (default: the demo's 75 s)")
     s.set_defaults(func=_render_demo)
 
     s = sub.add_parser("train", help="train the separation network from the licensed data (resumable)")
     s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
-    s.add_argument("--shared-data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    s.add_argument("--shared-data", default=None,
+                   help="folder with the licensed sources (default: the repository's data/sources)")
     s.add_argument("--steps", type=_bounded(int, 1, 10**7), default=4000)
     s.add_argument("--batch-size", type=_bounded(int, 1, 4096), default=12)
     s.add_argument("--seed", type=int, default=0)

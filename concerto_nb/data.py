@@ -1,7 +1,8 @@
-"""The shipped demo: a rendered concerto excerpt with stems, a "pianist" and the ground truth.
+"""The shipped data: the demo (a rendered concerto excerpt with stems, a "pianist" and the ground truth) and the
+licensed sources the demo, the training and the tests are made from.
 
-See ``data/demo/NOTICE.md`` for sources and licences and :mod:`concerto_nb.render` for how
-it is made.
+See ``data/demo/NOTICE.md`` and ``data/sources/NOTICE.md`` for sources and licences, and
+:mod:`concerto_nb.render` for how the demo is made.
 """
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DATA_DIR", "DEMO_DIR", "demo_path", "demo_time_map", "demo_onsets"]
+__all__ = ["DATA_DIR", "DEMO_DIR", "SOURCES_DIR", "demo_path", "demo_time_map", "demo_onsets"]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_DIR = DATA_DIR / "demo"
+#: Concerto MIDI, room impulse responses, real recordings: what ``make data``, ``concerto-nb train`` and the tests read.
+SOURCES_DIR = DATA_DIR / "sources"
 
 _FILES = {
     "concerto": "concerto.ogg",  # piano + orchestra: "the concerto recording"

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sdr", "si_sdr", "bss_eval", "oracle_irm", "mask_errors", "onset_lags", "alignment_errors", "alignment_summary"]
+__all__ = ["sdr", "si_sdr", "bss_eval", "oracle_irm", "mask_errors", "onset_lags", "alignment_errors",
+           "alignment_summary"]
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:

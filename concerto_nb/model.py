@@ -14,7 +14,7 @@ Shape of the computation (after Open-Unmix, much smaller):
     orchestra mask = 1 - M, so the two estimates always add up to the mixture.
 
 About 2.0 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~4 MB) and
-``concerto-nb train`` reproduces them from the licensed data in ``../shared/data``.
+``concerto-nb train`` reproduces them from the licensed data in ``data/sources``.
 
 Why the bins go *in* but the mask comes out of the bands: the ideal ratio mask averaged over the
 128 bands separates within about 0.5 dB of the full-resolution one

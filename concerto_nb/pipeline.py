@@ -12,7 +12,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from . import io, mixing, separation, sync, tsm
 

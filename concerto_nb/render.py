@@ -310,7 +310,7 @@ def render_demo(shared_data, out_dir, force: bool = False, duration: float | Non
     Parameters
     ----------
     shared_data : path
-        Folder with ``mutopia_concertos_midi/`` and ``openair_irs/`` (the project's ``../shared/data``).
+        Folder with ``mutopia_concertos_midi/`` and ``openair_irs/`` (:data:`concerto_nb.data.SOURCES_DIR`).
     out_dir : path
         Where ``concerto.ogg``, ``piano.ogg``, ``orchestra.ogg``, ``pianist.ogg``,
         ``pianist_time_map.csv``, ``piano_onsets.csv`` and ``demo.json`` go.

@@ -36,10 +36,11 @@ import numpy as np
 
 from ._arrays import runs
 
-__all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
-           "MIN_CHROMA_VARIETY", "chroma_variety", "pitch_profile", "pitch_offset", "low_confidence_share", "implausible_tempo_share", "skips_and_repeats",
-           "uneven_ends", "realign_jumps", "features", "semitone_flux", "chroma", "align", "path_to_time_map",
-           "refine_with_onsets", "chroma_shift", "confidence", "map_times"]
+__all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE",
+           "MAX_IMPLAUSIBLE_TEMPO_SHARE", "MIN_CHROMA_VARIETY", "chroma_variety", "pitch_profile", "pitch_offset",
+           "low_confidence_share", "implausible_tempo_share", "skips_and_repeats", "uneven_ends", "realign_jumps",
+           "features", "semitone_flux", "chroma", "align", "path_to_time_map", "refine_with_onsets", "chroma_shift",
+           "confidence", "map_times"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
 SYNC_SR = 22050  # synctoolbox's filterbanks are designed for this rate
@@ -587,7 +588,8 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
     DTW decides frame by frame and drifts in runs of fast notes; here a whole window of
     :math:`\\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \\tau(t))` the shift is
 
-    .. math:: \\delta^* = \\arg\\max_{|\\delta| \\le \\delta_{max}} \\sum_{n} \\langle O_1(n), O_2(\\tau(n) + \\delta) \\rangle,
+    .. math:: \\delta^* = \\arg\\max_{|\\delta| \\le \\delta_{max}}
+              \\sum_{n} \\langle O_1(n), O_2(\\tau(n) + \\delta) \\rangle,
 
     with :math:`O` onset features per pitch (:func:`align` passes :func:`semitone_flux`: the
     orchestra's bleed in a separated piano has other pitches at other times, and in a fast run a

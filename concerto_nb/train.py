@@ -1,6 +1,6 @@
 """Training the separation network on random mixes of piano-only and orchestra-only audio.
 
-Data (all licensed, all in ``../shared/data``; Mozart KV488, the demo and test piece, is kept out):
+Data (all licensed, all in ``data/sources``; Mozart KV488, the demo and test piece, is kept out):
 
 - exact piano and orchestra stems rendered from the Mutopia MIDI of Beethoven's Piano Concerto
   No. 3 Op. 37 I and Bach's Keyboard Concerto BWV 1055 I-III, each with three soundfonts
@@ -410,7 +410,7 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     Parameters
     ----------
     shared_data : path
-        The licensed data folder (``../shared/data``).
+        The licensed data folder (``data/sources``).
     out_path : path, optional
         Where the final float16 weights go (default: the shipped ``concerto_nb/weights/masknet.pt``).
     steps, batch_size, lr, seed : training schedule; the same seed gives the same weights.

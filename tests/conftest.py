@@ -13,7 +13,7 @@ from concerto_nb import data, io, pipeline, sync
 import librosa  # noqa: E402, F401
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = data.SOURCES_DIR  # the licensed sources shipped in data/sources
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +34,6 @@ def playalong_demo(tmp_path_factory):
 
 
 def onset_envelope(y, sr, hop=256):
-    import librosa
-
     return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop), hop
 
 

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import librosa
-import numpy as np
 import pytest
 
 from concerto_nb import data, evaluation, io, mixing, plots, separation, sync, widgets

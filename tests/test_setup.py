@@ -19,7 +19,8 @@ def pins(lines):
 def test_readme_has_two_commands_and_ci_runs_the_test_one():
     commands = readme_commands()
     assert commands == ["make demo", "make test"]
-    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line and not line.startswith(("#", "set ", "cd "))]
     assert ci == ["make test"]
 
 
@@ -44,3 +45,17 @@ def test_make_demo_produces_the_mix(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     for name in ("mix.wav", "orchestra_warped.wav", "report.json", "time_map.csv"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_the_repository_needs_nothing_beside_it():
+    """What the package, the tests, the benchmarks, the notebooks and the build read is in the clone: no path
+    reaches out of it to a `shared` folder, and every licensed source folder is listed with its provenance."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    code = [f for f in tracked if f.endswith((".py", ".ipynb", ".sh", ".yml", ".toml")) or f in ("Makefile", ".ci/run")]
+    outside = re.compile(r"\.\./shared|\"shared\" / \"data\"|parent\.parent\.parent")
+    offenders = [f for f in code if outside.search((ROOT / f).read_text(errors="replace"))]
+    assert offenders == []
+    sources = ROOT / "data" / "sources"
+    notice = (sources / "NOTICE.md").read_text()
+    folders = sorted(p.name for p in sources.iterdir() if p.is_dir())
+    assert folders and all(f"`{name}/`" in notice and (sources / name / "PROVENANCE.md").exists() for name in folders)

@@ -45,7 +45,8 @@ def test_real_pair_a_semitone_apart_schubert():
     b, _ = io.load_audio(folder / "Schubert_D911-03_SC06.wav", sr=sync.SYNC_SR)
     time_map, details = sync.align(a, b, return_details=True)
     assert details["chroma_shift"] == 11  # one semitone
-    measures = [np.loadtxt(folder / f"Schubert_D911-03_{v}.csv", delimiter=";", skiprows=1)[:, 0] for v in ("HU33", "SC06")]
+    measures = [np.loadtxt(folder / f"Schubert_D911-03_{v}.csv", delimiter=";", skiprows=1)[:, 0]
+                for v in ("HU33", "SC06")]
     n = min(map(len, measures))
     errors = evaluation.alignment_errors(time_map, np.stack([measures[0][:n], measures[1][:n]], axis=1))
     assert np.median(errors) < 0.15
@@ -313,4 +314,5 @@ def test_lead_in_and_ending_that_do_not_fit_are_reported(demo22):
     time_map, details = sync.align(piano_est, np.concatenate([pianist, np.zeros(15 * sr, np.float32)]),
                                    return_details=True)
     found = sync.uneven_ends(time_map, details["played_s"])
-    assert [f["kind"] for f in found] == ["ending"] and found[0]["performance_s"] > 13  # 15 s appended, less the last decay
+    # 15 s appended, less the last decay
+    assert [f["kind"] for f in found] == ["ending"] and found[0]["performance_s"] > 13
