@@ -369,6 +369,8 @@ class OutputFolder:
             if exc_type is not None and self.created:
                 with contextlib.suppress(OSError):
                     self.out_dir.rmdir()  # only if empty
+        if isinstance(exc, OutputError):  # name the output the user asked for, not its hidden staging path
+            raise OutputError(str(exc).replace(str(self.staging), str(self.out_dir))) from None
         return False
 
 

@@ -185,7 +185,7 @@ def test_a_failed_write_leaves_the_old_outputs_and_no_stray_files(tmp_path, clip
     monkeypatch.setattr(sf.SoundFile, "write", full_disk)
     code, lines = cli_main("playalong", concerto, pianist, "-o", out, "--force", "--balance-db", "0", "-q")
     assert code == 2
-    one_error_line(lines, "cannot write")
+    one_error_line(lines, f"{out / 'mix.wav'}: cannot write")
     assert snapshot(out) == before
     for stop in (KeyboardInterrupt, OSError(errno.EACCES, "Permission denied")):
         def interrupted(self, data, stop=stop):
