@@ -28,17 +28,12 @@ from ._arrays import runs
 __all__ = ["find_solo_passages", "adapt", "piano_share_change"]
 
 HEAD = ("fc_out", "bin_weights")  # what layers="head" fine-tunes
-# benchmarks/separation.py and tta_whole.py, 0.6.0's network, 0.6.1's thresholds: the adaptations that helped
-# (+0.1 to +1.1 dB piano SDR, whole movements included) moved the piano's share outside the passages by -1.20 to
-# +1.44 dB; the one that hurt (-0.9 dB, the Op. 37 window) by 0.00 dB, so this guard no longer catches it.
-# With 0.6.0's first thresholds the Op. 37 window's adaptation hurt at -1.83 dB and was rejected; 0.5.0's
-# network's hurt at -9.0 dB. A loose bound against the worst: an adaptation that helps can be rejected too.
+# An adaptation that moves the piano's share outside the solo passages down by more than this is undone: a loose
+# bound against the worst case, which the adaptations that helped stayed within (benchmarks/README.md, TTA).
 MAX_PIANO_DROP_DB = 1.5
-# Fine-tuning schedule by how much solo material there is (seconds of the scarcer kind of passage). A 75 s
-# excerpt holds 10-30 s of solo passages in all: fine-tuning longer or faster learns them by heart (scratch trials
-# on the demo and KV488 at 120 s gained less than 200 steps at 3e-4, or lost). A whole movement holds over a
-# minute: there it goes on gaining (benchmarks/tta_whole.py, held-out soundfont: KV488 I +0.9 -> +1.2 dB,
-# Op. 37 I +1.4 -> +2.2 dB).
+# Fine-tuning schedule by how much solo material there is (seconds of the scarcer kind of passage): an excerpt's
+# 10-30 s are learnt by heart by a longer schedule; a movement's minute or more goes on gaining with it
+# (benchmarks/tta_whole.py).
 SHORT_SCHEDULE = {"max_steps": 200, "lr": 3e-4}
 LONG_SCHEDULE = {"max_steps": 600, "lr": 6e-4}
 LONG_PASSAGES_S = 45.0
@@ -58,12 +53,9 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     piano_share, orchestra_share : float
         A second is piano-only when the network gives the piano more than ``piano_share`` of its
         energy (median over ``smooth_s`` seconds), orchestra-only below ``orchestra_share``;
-        silent seconds count as neither. Strict, because clean passages matter more than many
-        (``benchmarks/tta_whole.py``, whole movements in a held-out soundfont): with 0.75 and 0.12
-        (0.6.0's defaults) KV488's piano-only passages held 12 % orchestra and Op. 37's
-        orchestra-only ones 4 % piano (quiet piano under the orchestra, which the network hears as
-        orchestra), and adapting gained +0.9 dB on KV488 and -0.6 / +0.2 dB (two seeds) on Op. 37;
-        with 0.85 and 0.06: 3 % and 1 %, +1.1 and +0.9 dB.
+        silent seconds count as neither. Strict, because clean passages matter more than many: looser
+        thresholds let quiet piano under the orchestra into the "orchestra-only" passages, and
+        adapting on them lost (``benchmarks/tta_whole.py``, ``benchmarks/README.md``).
     min_s : float
         Shortest passage kept, in seconds.
     smooth_s : int

@@ -14,17 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
 import sys
 import warnings
 
 from . import __version__
 
 __all__ = ["main"]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that every ``finally`` (temporary files) runs."""
 
 
 def _separate(args):
@@ -210,18 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command; errors about the user's files and options are one line and exit status 2."""
-    previous_term = signal.signal(signal.SIGTERM, _raise_terminated) if _in_main_thread() else None
+    from ._signals import Terminated, interruptible
+
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     default_format = warnings.formatwarning
     try:
-        args = build_parser().parse_args(argv)
-        if not args.debug:  # one line per warning, without the source line
-            warnings.formatwarning = lambda message, *_, **__: f"concerto-nb: warning: {message}\n"
-        with warnings.catch_warnings():
-            warnings.simplefilter("default", UserWarning)
-            for noise in (DeprecationWarning, FutureWarning):  # libraries' notes to developers
-                warnings.simplefilter("ignore", noise)
-            args.func(args)
+        with interruptible():
+            args = build_parser().parse_args(argv)
+            if not args.debug:  # one line per warning, without the source line
+                warnings.formatwarning = lambda message, *_, **__: f"concerto-nb: warning: {message}\n"
+            with warnings.catch_warnings():
+                warnings.simplefilter("default", UserWarning)
+                for noise in (DeprecationWarning, FutureWarning):  # libraries' notes to developers
+                    warnings.simplefilter("ignore", noise)
+                args.func(args)
     except KeyboardInterrupt as e:
         if debug:
             raise
@@ -236,19 +233,7 @@ def main(argv=None) -> int:
         return 2
     finally:
         warnings.formatwarning = default_format
-        if previous_term is not None:
-            signal.signal(signal.SIGTERM, previous_term)
     return 0
-
-
-def _raise_terminated(signum, frame):
-    raise Terminated()
-
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import _signals
 from ._arrays import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, check_audio, check_sample_rate
 
 __all__ = [
@@ -308,7 +309,7 @@ class OutputFolder:
 
     Each output is written into a hidden folder inside ``out_dir`` (same file system, so the
     final move is a rename); leaving the ``with`` block normally moves them all into place,
-    with SIGINT/SIGTERM held back for those few renames; any error or interruption removes the
+    with SIGINT/SIGTERM ignored for those few renames; any error or interruption removes the
     hidden folder, and ``out_dir`` itself if this run created it, so the target is as it was.
 
     Parameters
@@ -356,9 +357,14 @@ class OutputFolder:
     def __exit__(self, exc_type, exc, tb):
         import shutil
 
+        if exc_type is None:
+            try:
+                _signals.check()  # an interruption a finaliser dropped stops the run here, before the move
+            except KeyboardInterrupt as interruption:
+                exc_type, exc = type(interruption), interruption
         try:
             if exc_type is None:
-                with _signals_held():
+                with _signals.ignored():
                     for name, target in self.targets.items():
                         if self.path(name).exists():
                             os.replace(self.path(name), target)
@@ -371,24 +377,9 @@ class OutputFolder:
                     self.out_dir.rmdir()  # only if empty
         if isinstance(exc, OutputError):  # name the output the user asked for, not its hidden staging path
             raise OutputError(str(exc).replace(str(self.staging), str(self.out_dir))) from None
+        if isinstance(exc, KeyboardInterrupt) and tb is None:
+            raise exc
         return False
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM back (in the main thread) until the block ends."""
-    import signal
-    import threading
-
-    held = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str | None = None) -> Path:

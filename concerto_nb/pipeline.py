@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 
-from . import io, mixing, separation, sync, tsm
+from . import _signals, io, mixing, separation, sync, tsm
 
 __all__ = ["OUTPUTS", "LowConfidenceError", "playalong"]
 
@@ -42,6 +42,7 @@ class _Stages:
         result = fn(*args, **kwargs)
         self.timings[name] = round(time.perf_counter() - t0, 2)
         self.bar.update(1)
+        _signals.check()  # a Ctrl-C or SIGTERM that a finaliser dropped stops the run here
         return result
 
     def __enter__(self):

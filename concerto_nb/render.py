@@ -42,9 +42,6 @@ SOUNDFONTS = {
     "musescore": "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3",
     "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
     "gmbank": "/usr/share/sounds/sf2/sf_GMbank.sf2",  # Csound's public-domain GM bank
-    # not a soundfont: TiMidity++ with the Freepats patches (GPL-2+ with a font exception; Debian `timidity`,
-    # `freepats`), another synthesiser and other samples, for a timbre the FluidSynth soundfonts lack
-    "freepats": "/etc/timidity/freepats.cfg",
 }
 
 PIANO_PROGRAMS = range(0, 8)  # GM pianos
@@ -143,47 +140,19 @@ def warp_midi(pm, time_map):
 def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> np.ndarray:
     """Synthesise ``pm`` with FluidSynth, each instrument on its own, summed without normalising.
 
-    ``soundfont`` is a key of :data:`SOUNDFONTS` or an ``.sf2``/``.sf3`` path; ``"freepats"`` (or a
-    TiMidity++ ``.cfg``) synthesises with TiMidity++ instead.
+    ``soundfont`` is a key of :data:`SOUNDFONTS` or an ``.sf2``/``.sf3`` path.
     """
     sf2 = SOUNDFONTS.get(soundfont, soundfont)
     if not Path(sf2).exists():
         raise FileNotFoundError(f"soundfont {sf2} missing: run `make setup` (installs Debian soundfonts)")
-    if sf2.endswith(".cfg"):
-        parts = [_render_timidity(pm, sr, sf2)]
-    else:
-        # pretty_midi.PrettyMIDI.fluidsynth normalises the sum, which would break stem sums
-        parts = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
+    # pretty_midi.PrettyMIDI.fluidsynth normalises the sum, which would break stem sums
+    parts = [inst.fluidsynth(fs=sr, sf2_path=sf2) for inst in pm.instruments]
     n = max([len(p) for p in parts] + [int(round((duration or 0) * sr))])
     y = np.zeros(n, dtype=np.float64)
     for p in parts:
         y[: len(p)] += p
     if duration is not None:
         y = y[: int(round(duration * sr))]
-    return y
-
-
-def _render_timidity(pm, sr: int, config: str) -> np.ndarray:
-    """Synthesise ``pm`` with TiMidity++ and ``config``: all instruments at once, mono, no effects."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    import soundfile as sf
-
-    if shutil.which("timidity") is None:
-        raise FileNotFoundError("timidity missing: run `make setup` (installs Debian timidity and freepats)")
-    with tempfile.TemporaryDirectory() as tmp:
-        mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
-        pm.write(str(mid))
-        # 40 % amplification keeps a full orchestra under full scale; TiMidity++ would otherwise drop the
-        # leading silence, which would shift the stem against the other and against the score
-        subprocess.run(["timidity", "-c", config, "-Ow", "--output-24bit", "--output-mono", "-A40",
-                        "-s", str(sr), "-EFreverb=0", "-EFchorus=0", "--preserve-silence", "-o", str(wav), str(mid)],
-                       check=True, capture_output=True)
-        y, rate = sf.read(wav, dtype="float64")
-    if rate != sr:
-        raise RuntimeError(f"timidity wrote {rate} Hz instead of {sr} Hz")
     return y
 
 

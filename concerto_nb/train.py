@@ -18,8 +18,7 @@ different places and pieces), each with a random gain (+-9 dB), often one shared
 (impulse responses "Arthur Sykes Rymer Auditorium" and "St. Margaret's Church", or, for half of
 those, a made-up room: :func:`concerto_nb.render.synthetic_impulse_response`; the demo's rooms
 stay out), a random spectral tilt, sometimes one source silent (solo and tutti passages), and a
-random level (peak 0.03 to 1: a recording can be quiet or normalised). ``train(eq_db=...)`` adds a
-random equaliser on each stem; it did not help (README, changelog 0.7.2), so it is off.
+random level (peak 0.03 to 1: a recording can be quiet or normalised).
 The loss is the L1 distance between the masked mixture magnitudes and the true stem magnitudes,
 relative to the mixture's mean magnitude (so quiet and loud examples count the same), plus
 :data:`WAVEFORM_WEIGHT` x the error of the estimated piano waveform relative to the mixture, in dB
@@ -84,8 +83,6 @@ WAVEFORM_WEIGHT = 0.05
 TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
 SEGMENT_S = 6.0
 MADE_UP_ROOMS = 0.5
-# nodes of train(eq_db=...)'s random equaliser, about one per octave
-RANDOM_EQ_NODES_HZ = np.geomspace(40.0, 11000.0, 9)
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
 # (start_s, end_s) of each rendered piece that training never sees: benchmarks/separation.py
 # renders them with the held-out soundfont (both piano and orchestra play throughout)
@@ -233,9 +230,9 @@ class RandomMixes:
     """
 
     def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0),
-                 made_up_rooms: float = 0.0, corpus_share: float = 0.0, eq_db: float = 0.0):
+                 made_up_rooms: float = 0.0, corpus_share: float = 0.0):
         self.stems, self.rooms = stems, rooms
-        self.made_up_rooms, self.corpus_share, self.eq_db = made_up_rooms, corpus_share, eq_db
+        self.made_up_rooms, self.corpus_share = made_up_rooms, corpus_share
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
         self.peak_range = peak_range
@@ -262,19 +259,10 @@ class RandomMixes:
         w = self.rng.uniform(-0.5, 0.5)
         return (1 - abs(w)) * y + (w if w > 0 else 0) * low + (-w if w < 0 else 0) * (y - low)
 
-    def _equalise(self, y):
-        # a smooth random gain curve: uniform +-eq_db at each node, linear in dB over log frequency
-        if not self.eq_db:
-            return y
-        gains_db = self.rng.uniform(-self.eq_db, self.eq_db, len(RANDOM_EQ_NODES_HZ))
-        f = np.fft.rfftfreq(len(y), 1 / masknet.SR)
-        curve = np.interp(np.log(np.maximum(f, 1.0)), np.log(RANDOM_EQ_NODES_HZ), gains_db)
-        return np.fft.irfft(np.fft.rfft(y) * 10 ** (curve / 20), n=len(y))
-
     def example(self):
         rng = self.rng
-        piano = self._equalise(self._tilt(self._excerpt("piano")))
-        orch = self._equalise(self._tilt(self._excerpt("orchestra")))
+        piano = self._tilt(self._excerpt("piano"))
+        orch = self._tilt(self._excerpt("orchestra"))
         piano *= 10 ** (rng.uniform(-9, 9) / 20)
         u = rng.uniform()
         if u < 0.1:
@@ -387,24 +375,22 @@ def _made_ahead(dataset, workers: int):
                       multiprocessing_context="fork")
 
 
-def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None,
-                   made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
-                   eq_db: float = 0.0) -> RandomMixes:
+def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None, *,
+                   made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE) -> RandomMixes:
     """The :class:`RandomMixes` that :func:`train` draws its batches from (by default the shipped
     recipe's): the rendered stems (cached in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the
     training rooms."""
     shared_data = Path(shared_data)
     stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
-    return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share,
-                       eq_db=eq_db)
+    return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share)
 
 
-def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
+def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
-          waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, eq_db: float = 0.0,
-          workers: int = 1, soundfonts=None, model_options: dict | None = None) -> dict:
+          waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, workers: int = 1,
+          soundfonts=None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Parameters
@@ -433,27 +419,15 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
         Weight of the waveform error in the loss (:func:`training_step`).
     hidden : int, optional
         GRU units per direction (default: :class:`concerto_nb.model.MaskNet`'s, 160); fewer train
-        and separate faster (128 did as well on rendered excerpts but worse on real recordings:
-        README, changelog 0.7.0).
-    eq_db : float
-        A random equaliser on each stem of each example, up to +-``eq_db`` at each of the nine
-        :data:`RANDOM_EQ_NODES_HZ` (0: none). Meant to teach timbres the soundfonts lack; 6 dB lost
-        0.09 dB on the held-out excerpts and did not shrink what a new soundfont costs (README,
-        changelog 0.7.2).
+        and separate faster.
     workers : int
         Processes that make the batches (:func:`step_batch`) ahead of the network's steps (0: the
         training process makes each in turn). The batches are the same either way, and so are
-        the weights; a worker takes the random mixing and the STFTs off the network's core (alone
-        on two cores 1.20 -> 1.11 s a step, ``benchmarks/train_speed.py``).
+        the weights; a worker takes the random mixing and the STFTs off the network's core
+        (``benchmarks/train_speed.py``).
     soundfonts : list of str, optional
         Keys of :data:`concerto_nb.render.SOUNDFONTS` to render the stems with (default
-        :data:`TRAIN_SOUNDFONTS`). Adding ``"freepats"`` (TiMidity++ with the Freepats patches, another
-        synthesiser) lost 0.7 dB on MuseScore General and 1.2 dB on the whole KV488 movement (README,
-        changelog 0.7.4), so it is out.
-    model_options : dict, optional
-        Further keyword arguments of :class:`concerto_nb.model.MaskNet`. ``{"freq_conv": 16,
-        "harmonics": 1}`` (context across frequency) lowered the training loss but not the gap on
-        held-out music or timbre, for 1.4x the step time (README, changelog 0.7.5), so it is off.
+        :data:`TRAIN_SOUNDFONTS`).
 
     Returns
     -------
@@ -469,16 +443,14 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
     out_path = Path(out_path or masknet.WEIGHTS)
 
     mixes = training_mixes(shared_data, cache_dir, seed, progress, soundfonts, made_up_rooms=made_up_rooms,
-                           corpus_share=corpus_share, eq_db=eq_db)
-    net = masknet._build()(**({} if hidden is None else {"hidden": hidden}), **(model_options or {}))
+                           corpus_share=corpus_share)
+    net = masknet.MaskNet(**({} if hidden is None else {"hidden": hidden}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
     run = {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, "made_up_rooms": made_up_rooms,
            "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
-    if eq_db:  # only then: checkpoints of runs without it, from before it existed, still resume
-        run["eq_db"] = eq_db
-    if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # likewise: older checkpoints still resume
+    if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # the default recipe's key stays short
         run["soundfonts"] = list(soundfonts)
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -508,7 +480,6 @@ def train(shared_data, out_path=None, steps: int = 4000, batch_size: int = 12, l
                 tmp.replace(checkpoint)
     net.eval()
     masknet.save_model(net, out_path)
-    masknet._CACHE.clear()
     # the loss curve travels with the weights (notebook 01 plots the shipped one)
     np.savetxt(loss_curve_path(out_path), np.c_[np.arange(1, len(history) + 1), history], fmt=["%d", "%.5f"],
                delimiter=",", header="step,loss", comments="")
