@@ -1,9 +1,10 @@
 """concerto_nb - play a piano concerto with an orchestra, and learn the MIR behind it.
 
-Stages, one module each (flat, by task, as in librosa):
+Stages, one module each (synchronization a subpackage by concern, as synctoolbox's):
 
 - :mod:`concerto_nb.separation` - concerto recording -> piano + orchestra
-- :mod:`concerto_nb.sync` - separated piano vs the pianist -> time map
+- :mod:`concerto_nb.sync` - separated piano vs the pianist -> time map (``audio_features``, ``timemap``, ``jumps``,
+  ``diagnostics``, ``alignment``)
 - :mod:`concerto_nb.tsm` - orchestra warped along the time map
 - :mod:`concerto_nb.mixing` - EQ, shared reverb, balance, limiter
 - :mod:`concerto_nb.pipeline` - all of it: :func:`playalong`

@@ -39,7 +39,7 @@ LONG_SCHEDULE = {"max_steps": 600, "lr": 6e-4}
 LONG_PASSAGES_S = 45.0
 
 
-def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.85, orchestra_share: float = 0.06,
+def find_solo_passages(y: np.ndarray, sr: int, net=None, *, piano_share: float = 0.85, orchestra_share: float = 0.06,
                        min_s: float = 3.0, smooth_s: int = 5):
     """Piano-only and orchestra-only passages of a concerto recording.
 
@@ -88,7 +88,7 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, piano_share: float = 0.
     return [(float(a), float(b)) for a, b in piano], [(float(a), float(b)) for a, b in orchestra]
 
 
-def adapt(y: np.ndarray, sr: int, net=None, piano_only=None, orchestra_only=None, max_seconds: float = 300.0,
+def adapt(y: np.ndarray, sr: int, net=None, *, piano_only=None, orchestra_only=None, max_seconds: float = 300.0,
           max_steps: int | None = None, batch_size: int = 8, lr: float | None = None, seed: int = 0,
           progress: bool = False, layers: str = "all", max_piano_drop_db: float | None = MAX_PIANO_DROP_DB):
     """A copy of the network fine-tuned on mixes of the recording's own solo passages.

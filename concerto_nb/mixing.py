@@ -72,7 +72,7 @@ def check_settings(*, balance_db: float = -3.0, reverb: float = 0.25, room_size:
             raise ValueError(f"{name}={value!r} is outside {low:g} to {high:g}")
 
 
-def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, balance_db: float = -3.0, eq: bool = True,
+def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, *, balance_db: float = -3.0, eq: bool = True,
         reverb: float = 0.25, room_size: float = 0.6, ceiling_db: float = -1.0):
     """Mix the pianist's recording with the (warped) orchestra.
 

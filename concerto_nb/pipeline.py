@@ -53,7 +53,7 @@ class _Stages:
         return False
 
 
-def playalong(concerto, pianist, out_dir, force: bool = False, separation_method: str = "model",
+def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_method: str = "model",
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
               accept_low_confidence: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
@@ -114,47 +114,14 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
 
         perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
         time_map, details = stages.run("align", sync.align, ref, perf, mixture=mixture, return_details=True)
-        report_warnings = []
+        if details["confidence"] < sync.MIN_CONFIDENCE and not accept_low_confidence:
+            raise LowConfidenceError(sync.diagnostics.not_the_piece(details["confidence"], pianist, concerto)
+                                     + " (use --accept-low-confidence to mix anyway)")
+        fit = sync.diagnostics.how_the_recording_fits(time_map, details, concerto=concerto, pianist=pianist)
         octaves, margin = sync.pitch_offset(ref, perf)
         if abs(abs(octaves) - 12) <= 1 and margin > OCTAVE_MARGIN:
-            report_warnings.append(
-                f"{Path(concerto).name} sounds an octave {'below' if octaves < 0 else 'above'} your recording: "
-                f"is its sample rate right? Its header says {sr_c} Hz; "
-                f"{round(sr_c * 2.0 ** -round(octaves / 12))} Hz would put it in your octave")
-        low_share = sync.low_confidence_share(details["confidence_per_second"])
-        implausible = sync.implausible_tempo_share(time_map)
-        if details["confidence"] < sync.MIN_CONFIDENCE:
-            msg = (f"alignment confidence {details['confidence']:.2f} is below {sync.MIN_CONFIDENCE}: "
-                   f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
-            if not accept_low_confidence:
-                raise LowConfidenceError(msg + " (use --accept-low-confidence to mix anyway)")
-            report_warnings.append(msg)
-        elif low_share > sync.MAX_LOW_CONFIDENCE_SHARE or implausible > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE:
-            msg = (f"{low_share:.0%} of the seconds match poorly and {implausible:.0%} of the piece would need a "
-                   "tempo change beyond 3x: the pianist may play only part of the piece, or skip or repeat "
-                   "passages; check time_map.csv")
-            report_warnings.append(msg)
-        ends = sync.uneven_ends(time_map, details["played_s"])
-        for end in ends:
-            have, needed = end["performance_s"], end["needed_s"]
-            where = "before your first note" if end["kind"] == "lead-in" else "after your last note"
-            part = "introduction" if end["kind"] == "lead-in" else "ending"
-            msg = (f"your recording has {have:.1f} s {where}; the concerto's {part} takes about {needed:.1f} s at "
-                   f"your tempo, so the orchestra plays it ")
-            if have < needed:
-                msg += f"squeezed: leave about {needed:.0f} s there (count the {part} through)"
-            else:
-                msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
-            report_warnings.append(msg)
-        jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"])
-        for jump in jumps:
-            (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
-            msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"
-                   if jump["kind"] == "skip" else
-                   f"the pianist seems to repeat a passage: {p0:.1f}-{p1:.1f} s of their recording match "
-                   f"only {r0:.1f}-{r1:.1f} s of the concerto")
-            msg += "; the orchestra is squeezed or held there"
-            report_warnings.append(msg)
+            fit["warnings"].insert(0, sync.diagnostics.octave_apart(octaves, concerto, sr_c))
+        report_warnings = fit["warnings"]
         for msg in report_warnings:
             warnings.warn(msg, stacklevel=2)
         del ref, mixture, perf
@@ -176,10 +143,10 @@ def playalong(concerto, pianist, out_dir, force: bool = False, separation_method
             "alignment": {
                 "confidence": round(details["confidence"], 3),
                 "min_confidence": sync.MIN_CONFIDENCE,
-                "low_confidence_share": round(low_share, 3),
-                "implausible_tempo_share": round(implausible, 3),
-                "skips_and_repeats": jumps,
-                "uneven_ends": ends,
+                "low_confidence_share": round(fit["low_confidence_share"], 3),
+                "implausible_tempo_share": round(fit["implausible_tempo_share"], 3),
+                "skips_and_repeats": fit["skips_and_repeats"],
+                "uneven_ends": fit["uneven_ends"],
                 "chroma_shift": details["chroma_shift"],
             "pitch_offset_semitones": octaves,
                 "anchors": int(len(time_map)),

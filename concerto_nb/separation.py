@@ -189,7 +189,7 @@ def mixture_and_mask(y: np.ndarray, sr: int, method: str = "model", net=None, **
     return X, hpss_masks(np.abs(X), sr, hop, **kwargs)[0], sr, hop
 
 
-def separate(y: np.ndarray, sr: int, method: str = "model", reconstruction: str = "mask", adapt: bool = False,
+def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: str = "mask", adapt: bool = False,
              piano_only=None, orchestra_only=None, chunk_s: float | None = None, progress: bool = False, net=None,
              smooth=None, **kwargs):
     """Split a concerto recording into piano and orchestra.

@@ -41,7 +41,7 @@ def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) 
     return a
 
 
-def warp(y: np.ndarray, sr: int, time_map: np.ndarray, method: str = "hps", chunk_s: float = 30.0,
+def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", chunk_s: float = 30.0,
          progress: bool = False) -> np.ndarray:
     """Time-scale ``y`` along ``time_map`` (reference time -> performance time).
 

@@ -59,3 +59,19 @@ def test_the_repository_needs_nothing_beside_it():
     notice = (sources / "NOTICE.md").read_text()
     folders = sorted(p.name for p in sources.iterdir() if p.is_dir())
     assert folders and all(f"`{name}/`" in notice and (sources / name / "PROVENANCE.md").exists() for name in folders)
+
+
+def test_a_binder_build_fetches_only_packages_and_finds_its_data():
+    """What repo2docker would run from binder/: package indexes and nothing else from outside, and every data file
+    a notebook opens is in the clone."""
+    post_build = [line for line in (ROOT / "binder" / "postBuild").read_text().splitlines()
+                  if line.strip() and not line.startswith("#")]
+    assert not any(re.search(r"\b(curl|wget|git clone|http)", line) for line in post_build), post_build
+    urls = re.findall(r"https?://\S+", (ROOT / "binder" / "environment.yml").read_text())
+    assert all(u.startswith("https://download.pytorch.org/whl/cpu") for u in urls), urls
+    from concerto_nb import data
+
+    names = set()
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        names |= set(re.findall(r'demo_path\(\\"(\w+)\\"\)', nb.read_text()))
+    assert len(names) >= 4 and all(data.demo_path(name).exists() for name in names), names

@@ -74,7 +74,7 @@ def test_features_equal_synctoolboxs_two_passes(demo22):
 
     y = demo22["pianist"][: 20 * sync.SYNC_SR].astype(np.float64)
     for tuning in (0.0, 13.0):  # a shifted filterbank too
-        f_pitch, f_peaks = sync._pitch_and_onset_features(y, sync.SYNC_SR, tuning)
+        f_pitch, f_peaks = sync.audio_features._pitch_and_onset_features(y, sync.SYNC_SR, tuning)
         with contextlib.redirect_stdout(_io.StringIO()):
             expected_pitch = audio_to_pitch_features(y, Fs=sync.SYNC_SR, tuning_offset=tuning,
                                                      feature_rate=sync.FEATURE_RATE)
@@ -136,11 +136,11 @@ def test_note_offs_find_the_damper_not_the_decay():
     cut = tone * np.clip(1 - (t - 0.8) / 0.02, 0, 1)  # at 0.8 s, when it is 48 dB below the loud parts
     y = np.concatenate([damped, tone, 10 ** (-40 / 20) * cut])
     frames = len(y) // (sr // fr)
-    level = sync._level_db(y, sr, frames)
+    level = sync.audio_features._level_db(y, sr, frames)
     timed = np.zeros(frames, dtype=bool)
     for start in (0.0, 6.0, 12.0):  # a passage whose last onset is at start + 0.5 s
         timed[int(start * fr): int((start + 0.5) * fr) + 1] = True
-    found = sync._note_offs(timed, level)
+    found = sync.timemap._note_offs(timed, level)
     assert len(found) == 1 and abs(found[0] - 1.3) < 0.06
 
 
@@ -156,9 +156,9 @@ def test_a_passage_ends_at_its_last_onset_not_in_a_low_notes_decay():
     starts = sorted(n.start for inst in piano.instruments for n in inst.notes)
     studio = render.load_impulse_response(SHARED / "openair_irs" / "Genesis 6 Studio Live Room.wav", sr)
     y = render.apply_room(render.render_midi(piano, sr, "musescore", 12.0), studio, wet=0.2)
-    _, dlnco, _ = sync._alignment_features(y, sr)
-    level = sync._level_db(y, sr, dlnco.shape[1])
-    timed = np.flatnonzero(sync._timed(sync._activity(level), dlnco, level)) / fr
+    _, dlnco, _ = sync.audio_features._alignment_features(y, sr)
+    level = sync.audio_features._level_db(y, sr, dlnco.shape[1])
+    timed = np.flatnonzero(sync.timemap._timed(sync.audio_features._activity(level), dlnco, level)) / fr
     assert abs(timed[0] - starts[0]) < 0.1
     assert starts[-1] - 0.4 < timed[-1] < starts[-1] + 0.1
 
@@ -183,8 +183,8 @@ def test_semitone_flux_follows_a_transposition(demo22):
     up = librosa.effects.pitch_shift(y, sr=sync.SYNC_SR, n_steps=1)
     flux, flux_up = sync.semitone_flux(y), sync.semitone_flux(up)
     corr = lambda a, b: float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))  # noqa: E731
-    back = sync._shift_pitches(flux_up, 11)  # the chroma shift of a pianist a semitone up
-    wrong_way = sync._shift_pitches(flux_up, 1)
+    back = sync.audio_features._shift_pitches(flux_up, 11)  # the chroma shift of a pianist a semitone up
+    wrong_way = sync.audio_features._shift_pitches(flux_up, 1)
     assert corr(flux, back) > max(corr(flux, flux_up), corr(flux, wrong_way)) + 0.05
 
 

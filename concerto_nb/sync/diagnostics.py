@@ -1,0 +1,190 @@
+"""Is it the same piece, and does the recording fit it: confidence, implausible tempi, uneven ends.
+Notebook: ``04_music_synchronization``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .audio_features import FEATURE_RATE
+from .jumps import _local_ratio, _plausible_part, skips_and_repeats
+
+__all__ = ["MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
+           "MIN_CHROMA_VARIETY", "implausible_tempo_share", "uneven_ends", "low_confidence_share", "confidence",
+           "not_the_piece", "octave_apart", "how_the_recording_fits"]
+
+#: Below this :func:`confidence` (measured on the mixture), the recordings are probably not the same music.
+#: Demo concerto against its pianist 0.68, against the first or second half of it 0.74 / 0.58, the real
+#: Schubert pair (a semitone apart) 0.59; against real recordings of other pieces (four Bach recordings,
+#: their first 30 s, 30-105 s, first 75 s) 0.06-0.27 (``benchmarks/same_piece.py``).
+MIN_CONFIDENCE = 0.35
+#: A second of the path scoring below this counts as a poor match (for :func:`low_confidence_share`).
+LOW_SECOND_CONFIDENCE = 0.2
+#: If more than this share of the (non-silent) seconds have a per-second confidence below
+#: :data:`LOW_SECOND_CONFIDENCE`, only part of the recordings match (demo: 2 %). A pianist who plays only
+#: half the piece scores 5-12 % here, under the bound; :func:`implausible_tempo_share` catches that.
+MAX_LOW_CONFIDENCE_SHARE = 0.15
+#: If the time map's local tempo leaves [1/3, 3] on more than this share of the reference, the
+#: pianist probably plays only part of the piece (demo: 0 %; first or second half only: > 50 %).
+MAX_IMPLAUSIBLE_TEMPO_SHARE = 0.2
+#: :func:`~concerto_nb.sync.chroma_variety` below this: a steady tone or noise, not music. Measured
+#: (tests/test_reliability.py, test_a_steady_tone_is_not_music): a sine, a held chord, white noise 0.00-0.01;
+#: the demo's recordings 0.29-0.44.
+MIN_CHROMA_VARIETY = 0.05
+
+
+def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> float:
+    """Share of the reference where the map's tempo ratio over ``window_s`` is below 1/3 or above 3."""
+    t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, 0.25)
+    ratio = _local_ratio(time_map, t, window_s)
+    return float(np.mean((ratio < 1 / 3) | (ratio > 3)))
+
+
+def uneven_ends(time_map: np.ndarray, played_s, tolerance: float = 1.5, slack_s: float = 1.0):
+    """Whether the pianist's silence before the first note and after the last one fits the concerto.
+
+    Before the pianist's first note the map can only be a straight line from (0, 0); if the
+    recording leaves far less (or more) time than the orchestra's introduction takes at the
+    pianist's tempo, the introduction is squeezed (or stretched) to fit. Same at the end.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+    played_s : [[reference_s, performance_s], [reference_s, performance_s]]
+        The pianist's first and last note on the map (``details["played_s"]`` of :func:`align`).
+    tolerance, slack_s : float
+        Reported when the pianist's silence is outside ``[needed / tolerance - slack_s,
+        needed * tolerance + slack_s]``, ``needed`` = the reference's stretch times the pianist's
+        average tempo ratio between their first and last note.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind": "lead-in" | "ending", "performance_s": the pianist's silence,
+        "needed_s": what the concerto needs there at their tempo}``.
+    """
+    (r_first, p_first), (r_last, p_last) = _plausible_part(time_map, played_s)
+    tempo = (p_last - p_first) / (r_last - r_first) if r_last > r_first else 1.0
+    found = []
+    for kind, have, reference in (("lead-in", p_first, r_first),
+                                  ("ending", time_map[-1, 1] - p_last, time_map[-1, 0] - r_last)):
+        needed = reference * tempo
+        if not needed / tolerance - slack_s <= have <= needed * tolerance + slack_s:
+            found.append({"kind": kind, "performance_s": round(float(have), 2), "needed_s": round(float(needed), 2)})
+    return found
+
+
+def low_confidence_share(per_second: np.ndarray) -> float:
+    """Share of the seconds with a per-second confidence below :data:`LOW_SECOND_CONFIDENCE` (NaN skipped)."""
+    values = per_second[~np.isnan(per_second)]
+    return float(np.mean(values < LOW_SECOND_CONFIDENCE)) if len(values) else 1.0
+
+
+def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray, active: np.ndarray | None = None,
+               seed: int = 0):
+    """How much better the path matches than chance: overall, and per second of reference.
+
+    ``1 - mean cosine distance along the path / mean cosine distance of random frame pairs``:
+    0 when the path matches no better than chance, 1 for identical features.
+
+    Parameters
+    ----------
+    chroma_ref, chroma_perf : np.ndarray [shape=(12, frames)]
+    path : np.ndarray [shape=(2, L)]
+    active : np.ndarray of bool [shape=(L,)], optional
+        Path points that count (e.g. where the performance is not silent).
+
+    Returns
+    -------
+    overall : float
+    per_second : np.ndarray [shape=(reference seconds,)]
+        NaN for seconds without counted path points.
+    """
+    def unit(c):
+        return c / np.maximum(np.linalg.norm(c, axis=0, keepdims=True), 1e-9)
+
+    a, b = unit(chroma_ref), unit(chroma_perf)
+    i_ref = np.minimum(path[0], a.shape[1] - 1)
+    i_perf = np.minimum(path[1], b.shape[1] - 1)
+    if active is None:
+        active = np.ones(len(i_ref), dtype=bool)
+    if not active.any():
+        return 0.0, np.full(int(np.ceil(a.shape[1] / FEATURE_RATE)), np.nan)
+    on_path = 1 - np.sum(a[:, i_ref] * b[:, i_perf], axis=0)
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, a.shape[1], 4000), rng.integers(0, b.shape[1], 4000)
+    chance = np.mean(1 - np.sum(a[:, i] * b[:, j], axis=0))
+    overall = float(np.clip(1.0 - np.mean(on_path[active]) / max(chance, 1e-9), 0.0, 1.0))
+    seconds = i_ref[active] // FEATURE_RATE
+    n_sec = int(np.ceil(a.shape[1] / FEATURE_RATE))
+    counts = np.bincount(seconds, minlength=n_sec)
+    sums = np.bincount(seconds, weights=on_path[active], minlength=n_sec)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_second = np.clip(1.0 - (sums / counts) / max(chance, 1e-9), 0.0, 1.0)
+    return overall, per_second
+
+
+def not_the_piece(confidence_value: float, pianist, concerto) -> str:
+    """The sentence for a confidence below :data:`MIN_CONFIDENCE`."""
+    return (f"alignment confidence {confidence_value:.2f} is below {MIN_CONFIDENCE}: "
+            f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
+
+
+def octave_apart(semitones: int, concerto, sr: int) -> str:
+    """The sentence for a concerto an octave from the pianist (:func:`~concerto_nb.sync.pitch_offset`): most
+    likely a header that gives half or twice the real sample rate."""
+    return (f"{Path(concerto).name} sounds an octave {'below' if semitones < 0 else 'above'} your recording: "
+            f"is its sample rate right? Its header says {sr} Hz; "
+            f"{round(sr * 2.0 ** -round(semitones / 12))} Hz would put it in your octave")
+
+
+def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pianist) -> dict:
+    """What the time map says about how the pianist's recording fits the concerto, as numbers and as sentences.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+    details : dict
+        :func:`~concerto_nb.sync.align`'s details (``confidence``, ``confidence_per_second``, ``played_s``).
+    concerto, pianist : path
+        Named in the sentences.
+
+    Returns
+    -------
+    dict
+        ``low_confidence_share``, ``implausible_tempo_share``, ``uneven_ends`` (:func:`uneven_ends`),
+        ``skips_and_repeats`` (:func:`~concerto_nb.sync.skips_and_repeats`) and ``warnings``: one sentence for
+        each thing a pianist should know, in the order they would fix them.
+    """
+    low_share = low_confidence_share(details["confidence_per_second"])
+    implausible = implausible_tempo_share(time_map)
+    messages = []
+    if details["confidence"] < MIN_CONFIDENCE:
+        messages.append(not_the_piece(details["confidence"], pianist, concerto))
+    elif low_share > MAX_LOW_CONFIDENCE_SHARE or implausible > MAX_IMPLAUSIBLE_TEMPO_SHARE:
+        messages.append(f"{low_share:.0%} of the seconds match poorly and {implausible:.0%} of the piece would need a "
+                        "tempo change beyond 3x: the pianist may play only part of the piece, or skip or repeat "
+                        "passages; check time_map.csv")
+    ends = uneven_ends(time_map, details["played_s"])
+    for end in ends:
+        have, needed = end["performance_s"], end["needed_s"]
+        where = "before your first note" if end["kind"] == "lead-in" else "after your last note"
+        part = "introduction" if end["kind"] == "lead-in" else "ending"
+        msg = (f"your recording has {have:.1f} s {where}; the concerto's {part} takes about {needed:.1f} s at "
+               f"your tempo, so the orchestra plays it ")
+        if have < needed:
+            msg += f"squeezed: leave about {needed:.0f} s there (count the {part} through)"
+        else:
+            msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
+        messages.append(msg)
+    jumps = skips_and_repeats(time_map, played_s=details["played_s"])
+    for jump in jumps:
+        (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
+        msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"
+               if jump["kind"] == "skip" else
+               f"the pianist seems to repeat a passage: {p0:.1f}-{p1:.1f} s of their recording match "
+               f"only {r0:.1f}-{r1:.1f} s of the concerto")
+        messages.append(msg + "; the orchestra is squeezed or held there")
+    return {"low_confidence_share": low_share, "implausible_tempo_share": implausible, "uneven_ends": ends,
+            "skips_and_repeats": jumps, "warnings": messages}

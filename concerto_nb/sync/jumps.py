@@ -1,0 +1,200 @@
+"""Skips and repeats: where the pianist jumps, found on the time map and re-aligned with a path that jumps.
+Notebook: ``04_music_synchronization``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._arrays import runs
+from .audio_features import FEATURE_RATE
+from .timemap import map_times
+
+__all__ = ["skips_and_repeats", "realign_jumps"]
+
+
+def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
+                      played_s=None):
+    """Passages the pianist skipped or played again, as the time map shows them.
+
+    A skip leaves a stretch of the reference that maps to (almost) no performance time: the map's
+    local tempo ratio :math:`\\Delta\\tau / \\Delta t` over ``window_s`` falls below ``1 / max_ratio``.
+    A repeat is the reverse: performance time spent at (almost) one instant of the reference,
+    ratio above ``max_ratio``. Runs shorter than ``min_s`` (of reference for a skip, of
+    performance for a repeat) are ignored; runs of one kind less than ``min_s`` apart are one
+    passage. Each is reported as the map's segments inside the run that are that flat (or
+    steep) themselves: the window would blur its ends by ``window_s``. With ``played_s``
+    (``details["played_s"]`` of :func:`align`) only the part between the pianist's first and last
+    note is looked at: the two ends are :func:`uneven_ends`' business.
+
+    Returns
+    -------
+    list of dict
+        ``{"kind": "skip" | "repeat", "reference_s": [start, end], "performance_s": [start, end]}``,
+        in reference order.
+    """
+    step = 0.1
+    if played_s is None:
+        start, end = 0.0, time_map[-1, 0]
+    else:
+        (start, _), (end, _) = _plausible_part(time_map, played_s, window_s, max_ratio)
+    t = np.arange(start, max(end - window_s, start) + 1e-9, step)
+    ratio = _local_ratio(time_map, t, window_s)
+    found = []
+    for kind, flagged in (("skip", ratio < 1 / max_ratio), ("repeat", ratio > max_ratio)):
+        merged = []
+        for a, b in runs(flagged):
+            # DTW finds a few spurious matches inside a skip: a gap shorter than min_s does not split it
+            if merged and (a - merged[-1][1] + 1) * step - window_s < min_s:  # gap between the passages
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        for a, b in merged:
+            ref = [float(t[a]), float(t[b - 1] + window_s)]
+            # the window blurs the jump over window_s on either side: narrow it down to the map's own
+            # segments that are that steep (or flat)
+            inside = (time_map[1:, 0] > ref[0]) & (time_map[:-1, 0] < ref[1])
+            slope = np.diff(time_map[:, 1]) / np.diff(time_map[:, 0])
+            steep = np.flatnonzero(inside & ((slope < 1 / max_ratio) if kind == "skip" else (slope > max_ratio)))
+            if len(steep):
+                ref = [max(ref[0], float(time_map[steep[0], 0])), min(ref[1], float(time_map[steep[-1] + 1, 0]))]
+            perf = [float(x) for x in map_times(time_map, ref)]
+            if (ref[1] - ref[0] if kind == "skip" else perf[1] - perf[0]) >= min_s:
+                found.append({"kind": kind, "reference_s": [round(x, 2) for x in ref],
+                              "performance_s": [round(x, 2) for x in perf]})
+    return sorted(found, key=lambda f: f["reference_s"][0])
+
+
+def _local_ratio(time_map: np.ndarray, t: np.ndarray, window_s: float) -> np.ndarray:
+    return (map_times(time_map, t + window_s) - map_times(time_map, t)) / window_s
+
+
+def _plausible_part(time_map: np.ndarray, played_s, window_s: float = 1.0, max_ratio: float = 3.0):
+    """``played_s`` narrowed to where the map's tempo is plausible at both ends.
+
+    A recording that starts right at the pianist's first note makes DTW squeeze the end of the
+    orchestra's introduction against that note: the first "played" stretch is then a skip, and
+    the pianist's first note on the map is where the squeeze ends.
+    """
+    (r0, _), (r1, _) = played_s
+    t = np.arange(r0, max(r1 - window_s, r0) + 1e-9, 0.1)
+    ratio = _local_ratio(time_map, t, window_s)
+    ok = np.flatnonzero((ratio >= 1 / max_ratio) & (ratio <= max_ratio))
+    if len(ok):
+        r0, r1 = t[ok[0]], t[ok[-1]] + window_s
+    return [[float(r), float(map_times(time_map, r))] for r in (r0, r1)]
+
+
+def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_s: float = 5.0,
+                  max_step: int = 2, max_cells: int = 20_000_000) -> np.ndarray:
+    """Re-align around each skip or repeat with a path that jumps, forward or back, in one step.
+
+    DTW can only cross a skipped passage with a run of reference steps, each paying the cost
+    of the one performance frame the run stays on. So it jumps where the pianist holds a chord
+    that resembles much of the skipped music, not where they cut: in the demo with 20-32 s left
+    out, 2-4 s early, with the exact piano stem too. A repeat, a jump back, it can only show as a
+    stall, and puts that where the stall costs least. Around each passage (``margin_s`` on
+    either side, plus the performance time a repeat takes, between two points of ``path``) this
+    gives every performance frame :math:`m` one reference frame :math:`n(m)`, advancing by 0 to
+    ``max_step`` frames (0 and ``max_step`` at a small penalty :math:`\\rho`) or jumping once (at
+    :math:`\\rho` too: forward for a skip, back for a repeat), and minimises
+
+    .. math:: \\sum_m C(n(m), m) + \\rho \\, \\#\\{\\text{penalised steps}\\}
+
+    by dynamic programming. Every performance frame counts once, however much reference is
+    skipped, so neither a long jump nor a long stall is cheap in itself. The returned path
+    stays monotonic: after a jump back it resumes where the repeat has caught up.
+
+    Parameters
+    ----------
+    path : np.ndarray [shape=(2, L)]
+        Strictly monotonic warping path (both rows increase), feature frames, reference in row 0.
+    found : list of dict
+        :func:`skips_and_repeats`'s passages.
+    features_1, features_2 : tuple of np.ndarray
+        (chroma, DLNCO) of the reference and the performance, as given to MrMsDTW.
+    margin_s : float
+        Seconds of reference re-aligned on each side of a passage.
+    max_step : int
+        Most reference frames per performance frame outside the jump (tempo ratio up to ``max_step``).
+    max_cells : int
+        A passage whose window has more (reference x performance) frames keeps DTW's path: the dynamic
+        programming holds about 14 bytes per cell (the default: a repeat of about 30 s, a skip of minutes).
+
+    Returns
+    -------
+    path : np.ndarray [shape=(2, L')]
+        Strictly monotonic: no path points inside a skip or a repeat.
+    """
+    from synctoolbox.dtw.utils import compute_cost_matrices_between_anchors, make_path_strictly_monotonic
+    from synctoolbox.feature.utils import normalize_feature
+
+    (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
+    chroma_1, chroma_2 = (normalize_feature(c, 2, 0.001) for c in (chroma_1, chroma_2))
+    for passage in found:
+        (start_s, end_s), (perf_start, perf_end) = passage["reference_s"], passage["performance_s"]
+        back = passage["kind"] == "repeat"
+        # a repeat's first playing can begin up to its length in performance time before the stall
+        margin = margin_s + (perf_end - perf_start if back else 0.0)
+        a = int(np.searchsorted(path[0], max(0, int((start_s - margin) * FEATURE_RATE))))
+        b = min(int(np.searchsorted(path[0], int((end_s + margin) * FEATURE_RATE))), path.shape[1] - 1)
+        (n0, m0), (n1, m1) = path[:, a], path[:, b]
+        if n1 - n0 < 3 or m1 - m0 < 3 or (n1 - n0 + 1) * (m1 - m0 + 1) > max_cells:
+            continue
+        # the cost MrMsDTW's finest level uses: chroma and DLNCO, half and half
+        cost = compute_cost_matrices_between_anchors(chroma_1, chroma_2, np.array([[n0, n1], [m0, m1]]),
+                                                     onset_1, onset_2)[0]
+        rows = np.maximum.accumulate(_one_jump_path(cost, back, max_step))
+        local = np.stack([rows + n0, np.arange(cost.shape[1]) + m0])
+        path = np.concatenate([path[:, :a], local, path[:, b + 1:]], axis=1)
+    return make_path_strictly_monotonic(path).astype(int)
+
+
+def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1) -> np.ndarray:
+    """Reference frame (row of ``cost``) of each performance frame (column) from the first row to the last:
+    steps of 0 to ``max_step`` rows and at most one jump, forward by more than ``max_step`` or, with
+    ``back``, backward; 0, ``max_step`` and the jump cost ``penalty`` times the mean cost. See
+    :func:`realign_jumps`."""
+    n, m = cost.shape
+    rho = penalty * float(cost.mean())
+    step_cost = [rho if s in (0, max_step) else 0.0 for s in range(max_step + 1)]
+    rows = np.arange(n)
+    before = np.full(n, np.inf)  # best cost to (row, this frame), not jumped yet
+    before[0] = cost[0, 0]
+    after = np.full(n, np.inf)  # jumped already
+    step_before = np.zeros((m, n), np.int8)
+    step_after = np.zeros((m, n), np.int8)  # -1: the jump lands here
+    jump_from = np.zeros((m, n), np.int32)
+    for j in range(1, m):
+        best_before, best_after = np.full(n, np.inf), np.full(n, np.inf)
+        for s in range(max_step + 1):
+            for prev, best, steps in ((before, best_before, step_before), (after, best_after, step_after)):
+                cand = np.full(n, np.inf)
+                cand[s:] = prev[: n - s] + step_cost[s]
+                better = cand < best
+                best[better] = cand[better]
+                steps[j, better] = s
+        cand, source = np.full(n, np.inf), np.zeros(n, np.int64)
+        if back:  # from the best not-jumped row above
+            low = np.minimum.accumulate(before[::-1])[::-1]
+            low_row = np.minimum.accumulate(np.where(before == low, rows, n - 1)[::-1])[::-1]
+            cand[:-1], source[:-1] = low[1:] + rho, low_row[1:]
+        else:  # from the best not-jumped row below r - max_step
+            low = np.minimum.accumulate(before)
+            low_row = np.maximum.accumulate(np.where(before == low, rows, 0))
+            cand[max_step + 1:], source[max_step + 1:] = low[: n - max_step - 1] + rho, low_row[: n - max_step - 1]
+        better = cand < best_after
+        best_after[better] = cand[better]
+        step_after[j, better] = -1
+        jump_from[j] = source
+        before, after = best_before + cost[:, j], best_after + cost[:, j]
+    jumped = after[-1] < before[-1]
+    ref = np.zeros(m, np.int64)
+    r = n - 1
+    for j in range(m - 1, 0, -1):
+        ref[j] = r
+        if jumped and step_after[j, r] == -1:
+            r, jumped = int(jump_from[j, r]), False
+        else:
+            r -= int((step_after if jumped else step_before)[j, r])
+    ref[0] = r
+    return ref

@@ -1,0 +1,256 @@
+"""From a DTW path to a time map: anchors from the played passages, rests and held notes, onset refinement.
+Notebook: ``04_music_synchronization``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._arrays import runs
+from .audio_features import FEATURE_RATE
+
+__all__ = ["path_to_time_map", "refine_with_onsets", "map_times"]
+
+
+def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
+           level_rise_db: float = 1.0, level_frames: int = 5) -> np.ndarray:
+    """The active frames that carry timing: from the first to the last onset of each active run.
+
+    A note's decay and reverb tail, and the silence before an entry, hold no timing: the
+    path through them is arbitrary (KV488: an anchor 0.5 s off at the start of a rest bent
+    the interpolation across the whole tutti). An onset is a rise of the summed DLNCO where
+    the level rises too (DLNCO's local normalisation also lifts changes deep in a decay).
+    Coming out of a rest, a rise from one frame to the next will do. The *last* onset must
+    pass a stricter test: the mean power of the ``level_frames`` frames from it on exceeds
+    that of the ``level_frames`` before it by ``level_rise_db``, because a low note's 20 ms
+    frames flicker by +-2 dB as its period beats against the frame (Op. 37, the cadenza's
+    last low C: "onsets" up to 1.3 s into its decay put the end of the passage there, and
+    the tutti after it 0.8 s early).
+    """
+    rising_dlnco = np.diff(dlnco.sum(axis=0)) > onset_rise
+    rise = np.diff(level_db)
+    onsets = np.flatnonzero(rising_dlnco & ((rise > level_rise_db) | (np.roll(rise, -1) > level_rise_db))) + 1
+    w = level_frames
+    power = 10 ** (level_db / 10)
+    mean_db = 10 * np.log10(np.convolve(power, np.ones(w) / w)[: len(power)])  # frames i-w+1..i
+    steady_rise = np.full(len(power), -np.inf)  # at j: frames j..j+w-1 against frames j-w..j-1
+    steady_rise[1: len(power) - w + 1] = mean_db[w:] - mean_db[: len(power) - w]
+    sure = np.flatnonzero(rising_dlnco & (steady_rise[1:] > level_rise_db)) + 1
+    timed = np.zeros(len(active), dtype=bool)
+    for start, stop in runs(active):
+        inside = onsets[(onsets >= start) & (onsets < stop)]
+        if not len(inside):
+            continue
+        last = sure[(sure >= inside[0]) & (sure < stop)]
+        timed[inside[0]: (last[-1] if len(last) else inside[-1]) + 1] = True
+    return timed
+
+
+def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
+                     keep: np.ndarray | None = None, smooth_s: float = 0.5,
+                     note_offs: np.ndarray | None = None) -> np.ndarray:
+    """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
+
+    Parameters
+    ----------
+    path : np.ndarray [shape=(2, L)]
+        Frame indices (reference row 0, performance row 1), monotonic.
+    ref_duration, perf_duration : float
+        Seconds; the map runs from (0, 0) to (ref_duration, perf_duration).
+    anchor_step : float
+        One anchor per this many seconds of reference.
+    keep : np.ndarray of bool [shape=(reference frames,)], optional
+        Reference frames whose path points may become anchors (False = a rest: interpolate).
+    smooth_s : float
+        Moving-average length of the performance times (seconds of reference).
+    note_offs : np.ndarray, optional
+        Performance times (s) where the pianist's last note of a passage ends (see :func:`align`). With
+        ``keep``, the map goes on in the passage's tempo from its last onset to the note-off within
+        2 s after it, and only then turns into the line through the rest.
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K, 2)]
+    """
+    perf_t = path[1] / FEATURE_RATE
+    # one performance time per reference frame: the mean over the path's vertical runs
+    frames = np.arange(int(path[0].max()) + 1)
+    counts = np.bincount(path[0], minlength=len(frames))
+    perf_of_ref = np.bincount(path[0], weights=perf_t, minlength=len(frames)) / np.maximum(counts, 1)
+    valid = counts > 0
+    if keep is not None:
+        valid &= np.pad(keep, (0, max(0, len(frames) - len(keep))), constant_values=True)[: len(frames)]
+    if valid.sum() < 2:
+        valid = counts > 0
+    t = frames / FEATURE_RATE
+    # rests at either end are interpolated towards (0, 0) and the two ends, not held flat:
+    # a flat map would squash the orchestra's opening tutti into an instant
+    # passages: runs of anchors-to-be, bridged over the single frames a diagonal path step skips
+    passages = _passages(valid) if keep is not None else []
+    held = _held_notes(passages, valid, perf_of_ref, note_offs) if note_offs is not None else np.zeros((0, 2))
+    t_known = np.concatenate([[0.0], t[valid], held[:, 0], [ref_duration]])
+    p_known = np.concatenate([[0.0], perf_of_ref[valid], held[:, 1], [perf_duration]])
+    order = np.argsort(t_known, kind="stable")
+    perf = np.interp(t, t_known[order], np.maximum.accumulate(p_known[order]))
+    win = max(1, int(round(smooth_s * FEATURE_RATE)))
+    if win > 1:
+        kernel = np.ones(win) / win
+        padded = np.pad(perf, (win // 2, win - 1 - win // 2), mode="edge")
+        perf = np.convolve(padded, kernel, mode="valid")
+    grid = np.arange(anchor_step, ref_duration - anchor_step / 2, anchor_step)
+    if keep is not None:
+        # the first and last onset of each passage are anchors too: where the pianist enters or stops,
+        # the map bends (the tempo through a rest is not the tempo played), and a grid anchor up to
+        # anchor_step away would put the bend there (Op. 37's first entry: 80 ms early)
+        edges = [t[i] for start, stop in passages for i in (start, stop - 1)]
+        grid = np.unique(np.concatenate([grid, edges, held[:, 0]]))
+        grid = grid[(grid > 0) & (grid < ref_duration)]
+    anchors = np.stack([grid, np.interp(grid, t, perf)], axis=1)
+    anchors = anchors[(anchors[:, 1] > 0) & (anchors[:, 1] < perf_duration)]
+    time_map = np.vstack([[0.0, 0.0], anchors, [ref_duration, perf_duration]])
+    return _strictly_increasing(time_map)
+
+
+def _passages(valid: np.ndarray, max_gap_s: float = 0.2) -> list:
+    """``(first, last + 1)`` frames of the runs of ``valid`` with gaps up to ``max_gap_s`` bridged."""
+    bridged = valid.copy()
+    for start, stop in runs(~valid):
+        if start > 0 and stop < len(valid) and stop - start <= max_gap_s * FEATURE_RATE:
+            bridged[start:stop] = True
+    return runs(bridged)
+
+
+def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray,
+                max_hold_s: float = 2.0, tempo_s: float = 2.0) -> np.ndarray:
+    """``(reference s, performance s)`` of the note-off that ends each passage (``(first, last + 1)`` frames).
+
+    A pianist counts their last held note in the tempo they played; where they stop, the line through
+    the rest begins (a line from the last onset instead put KV488's tutti after 566 s 117 ms off).
+    The note-off's reference time continues the passage's tempo over its last ``tempo_s``.
+    """
+    held = []
+    for k, (start, stop) in enumerate(passages):
+        last = stop - 1  # passages start and end on valid frames
+        first = last - min(last - start, int(tempo_s * FEATURE_RATE))
+        first += int(np.argmax(valid[first:]))
+        if last - first < FEATURE_RATE // 2:
+            continue
+        # performance seconds per reference second
+        rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
+        ends = note_offs[(note_offs > perf_of_ref[last]) & (note_offs <= perf_of_ref[last] + max_hold_s)]
+        if not len(ends) or not 0.5 <= rate <= 2.0:
+            continue
+        t_off = last / FEATURE_RATE + (ends[0] - perf_of_ref[last]) / rate
+        if k + 1 < len(passages) and (t_off >= passages[k + 1][0] / FEATURE_RATE
+                                      or ends[0] >= perf_of_ref[passages[k + 1][0]]):
+            continue  # the next passage starts first: no rest to bend into
+        held.append((t_off, ends[0]))
+    return np.array(held).reshape(-1, 2)
+
+
+def _note_offs(timed: np.ndarray, level_db: np.ndarray, max_hold_s: float = 2.0, min_drop_db: float = 8.0,
+               floor_db: float = -40.0) -> np.ndarray:
+    """Performance times (s) where the last note of each passage (runs of ``timed``) ends.
+
+    A note-off (the damper) drops the level by tens of dB in a tenth of a second, far faster than a
+    piano tone decays: the steepest fall over 0.1 s within ``max_hold_s`` after the passage's last
+    onset, if it is at least ``min_drop_db`` and starts above ``floor_db`` (not the fade of a silence
+    into digital zero).
+    """
+    step = FEATURE_RATE // 10
+    ends = []
+    for _, stop in runs(timed):
+        level = level_db[stop - 1: stop - 1 + int(max_hold_s * FEATURE_RATE) + step]
+        fall = np.where(level[:-step] > floor_db, level[step:] - level[:-step], 0.0)
+        if len(fall) and fall.min() <= -min_drop_db:
+            ends.append((stop - 1 + int(np.argmin(fall))) / FEATURE_RATE)
+    return np.array(ends)
+
+
+def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
+                       keep: np.ndarray | None = None, half_window_s: float = 0.75, max_shift_s: float = 0.2,
+                       median_of: int = 5) -> np.ndarray:
+    """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
+
+    DTW decides frame by frame and drifts in runs of fast notes; here a whole window of
+    :math:`\\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \\tau(t))` the shift is
+
+    .. math:: \\delta^* = \\arg\\max_{|\\delta| \\le \\delta_{max}}
+              \\sum_{n} \\langle O_1(n), O_2(\\tau(n) + \\delta) \\rangle,
+
+    with :math:`O` onset features per pitch (:func:`align` passes :func:`semitone_flux`: the
+    orchestra's bleed in a separated piano has other pitches at other times, and in a fast run a
+    shift by one note must fit worse than the right one) and :math:`n` over the window's reference
+    frames, to half a frame with a parabola through the peak. A running median over ``median_of``
+    anchors drops outliers. Anchors in rests (``keep`` False) take the shift interpolated from their
+    neighbours, so the line through a rest moves with its ends.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+    onsets_ref, onsets_perf : np.ndarray [shape=(bands, frames)]
+        Onset features of the two recordings at :data:`FEATURE_RATE`: :func:`semitone_flux`, or the
+        DLNCO of :func:`features`.
+    keep : np.ndarray of bool [shape=(reference frames,)], optional
+        Reference frames whose timing the features can tell.
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K', 2)], strictly increasing, same ends.
+    """
+    from scipy.ndimage import median_filter
+
+    anchors = time_map[1:-1]
+    if len(anchors) == 0:
+        return time_map
+    sub = 2  # half-frame steps
+    shifts = np.arange(-int(max_shift_s * FEATURE_RATE) * sub, int(max_shift_s * FEATURE_RATE) * sub + 1) / sub
+    half = int(half_window_s * FEATURE_RATE)
+    last = onsets_perf.shape[1] - 1.001
+    found = np.full(len(anchors), np.nan)
+    for k, t in enumerate(anchors[:, 0]):
+        centre = int(round(t * FEATURE_RATE))
+        if keep is not None and not keep[min(centre, len(keep) - 1)]:
+            continue
+        frames = np.arange(max(0, centre - half), min(onsets_ref.shape[1], centre + half + 1))
+        a = onsets_ref[:, frames]
+        if a.sum() <= 0:
+            continue
+        pos = np.clip(map_times(time_map, frames / FEATURE_RATE) * FEATURE_RATE + shifts[:, None], 0, last)
+        i = pos.astype(int)
+        f = pos - i
+        moved = onsets_perf[:, i] * (1 - f) + onsets_perf[:, i + 1] * f  # (12, shifts, frames)
+        scores = np.einsum("cn,csn->s", a, moved)
+        j = int(np.argmax(scores))
+        if scores[j] <= 0:
+            continue
+        step = 0.0
+        if 0 < j < len(shifts) - 1:
+            y0, y1, y2 = scores[j - 1: j + 2]
+            if y0 - 2 * y1 + y2 < 0:
+                step = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2) / sub
+        found[k] = (shifts[j] + step) / FEATURE_RATE
+    good = np.flatnonzero(~np.isnan(found))
+    if len(good) == 0:
+        return time_map
+    shift = median_filter(np.interp(np.arange(len(found)), good, found[good]), median_of, mode="nearest")
+    moved = anchors + np.column_stack([np.zeros(len(shift)), shift])
+    moved = moved[(moved[:, 1] > 0) & (moved[:, 1] < time_map[-1, 1])]
+    return _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
+
+
+def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.ndarray:
+    """Drop anchors that do not advance in both columns (keeps both ends)."""
+    kept = [time_map[0]]
+    for row in time_map[1:-1]:
+        if row[0] - kept[-1][0] >= min_step and row[1] - kept[-1][1] >= min_step:
+            kept.append(row)
+    last = time_map[-1]
+    while len(kept) > 1 and (last[1] - kept[-1][1] < min_step or last[0] - kept[-1][0] < min_step):
+        kept.pop()
+    kept.append(last)
+    return np.array(kept)
+
+
+def map_times(time_map: np.ndarray, reference_times) -> np.ndarray:
+    """Performance times of reference instants (linear between anchors)."""
+    return np.interp(reference_times, time_map[:, 0], time_map[:, 1])
