@@ -34,13 +34,19 @@ def _median_rows(x, length):
 def locked_phase_shifts(mag, phase, ana_hop, n_fft, syn_hop):
     """Phase vocoder with identity phase locking (libtsm ``pv_tsm(..., phase_locking=True)``).
 
-    Args:
-        mag, phase: (frames, bins) magnitude and phase of the STFT at the analysis positions
-        ana_hop: (frames - 1,) samples between consecutive analysis frames
-        n_fft: frame length; syn_hop: samples between synthesis frames
+    Parameters
+    ----------
+    mag, phase
+        (frames, bins) magnitude and phase of the STFT at the analysis positions
+    ana_hop
+        (frames - 1,) samples between consecutive analysis frames
+    n_fft
+        frame length; syn_hop: samples between synthesis frames
 
-    Returns:
-        theta: (frames, bins) rotation of each bin: every spectral peak's phase advances at its
+    Returns
+    -------
+    theta
+        (frames, bins) rotation of each bin: every spectral peak's phase advances at its
         instantaneous frequency over ``syn_hop``; the bins around a peak turn with it.
     """
     frames, bins = mag.shape

@@ -43,6 +43,8 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, *, piano_share: float =
                        min_s: float = 3.0, smooth_s: int = 5):
     """Piano-only and orchestra-only passages of a concerto recording.
 
+    Notebook: ``02_test_time_adaptation``.
+
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
@@ -92,6 +94,8 @@ def adapt(y: np.ndarray, sr: int, net=None, *, piano_only=None, orchestra_only=N
           max_steps: int | None = None, batch_size: int = 8, lr: float | None = None, seed: int = 0,
           progress: bool = False, layers: str = "all", max_piano_drop_db: float | None = MAX_PIANO_DROP_DB):
     """A copy of the network fine-tuned on mixes of the recording's own solo passages.
+
+    Notebook: ``02_test_time_adaptation``.
 
     Parameters
     ----------
@@ -186,6 +190,8 @@ def adapt(y: np.ndarray, sr: int, net=None, *, piano_only=None, orchestra_only=N
 def piano_share_change(y22: np.ndarray, before, after, passages) -> float:
     """How much the piano's share of the mixture's energy changes from one network to another
     outside ``passages``, in dB (0 when the passages cover everything).
+
+    Notebook: ``02_test_time_adaptation``.
 
     Parameters
     ----------

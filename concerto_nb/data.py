@@ -29,7 +29,10 @@ _FILES = {
 
 
 def demo_path(name: str) -> Path:
-    """Path of a demo file: one of ``concerto, piano, orchestra, pianist, time_map, onsets, another_piece``."""
+    """Path of a demo file: one of ``concerto, piano, orchestra, pianist, time_map, onsets, another_piece``.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     if name not in _FILES:
         raise KeyError(f"unknown demo file {name!r}; choose from {sorted(_FILES)}")
     path = DEMO_DIR / _FILES[name]
@@ -39,14 +42,20 @@ def demo_path(name: str) -> Path:
 
 
 def demo_time_map() -> np.ndarray:
-    """Ground-truth ``[reference_s, performance_s]`` of the demo pianist."""
+    """Ground-truth ``[reference_s, performance_s]`` of the demo pianist.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     from .io import load_time_map
 
     return load_time_map(demo_path("time_map"))
 
 
 def demo_onsets() -> np.ndarray:
-    """Every piano onset of the demo as ``[reference_s, performance_s]``."""
+    """Every piano onset of the demo as ``[reference_s, performance_s]``.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     from .io import load_time_map
 
     return load_time_map(demo_path("onsets"))

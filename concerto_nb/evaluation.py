@@ -26,7 +26,10 @@ __all__ = ["sdr", "si_sdr", "bss_eval", "oracle_irm", "mask_errors", "onset_lags
 
 
 def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Signal-to-distortion ratio in dB (higher is better)."""
+    """Signal-to-distortion ratio in dB (higher is better).
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     reference = np.asarray(reference, dtype=np.float64).ravel()
     estimate = np.asarray(estimate, dtype=np.float64).ravel()
     n = min(len(reference), len(estimate))
@@ -37,7 +40,10 @@ def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Scale-invariant SDR in dB: SDR after the best gain on the reference."""
+    """Scale-invariant SDR in dB: SDR after the best gain on the reference.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     reference = np.asarray(reference, dtype=np.float64).ravel()
     estimate = np.asarray(estimate, dtype=np.float64).ravel()
     n = min(len(reference), len(estimate))
@@ -49,15 +55,23 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
 def bss_eval(references, estimates, sr: int, window_s: float = 1.0) -> dict:
     """BSSEval v4 metrics (museval): the median over ``window_s`` frames of SDR, SIR, SAR per source.
 
-    Args:
-        references, estimates: Sequences of the true and estimated sources, each ``(n,)`` mono or
-            ``(channels, n)``, in the same order (e.g. ``[piano, orchestra]``).
-        sr: Sample rate.
-        window_s: Frame length (1 s, as in SiSEC 2018); frames where a reference is silent are
-            left out of its median.
+    Notebook: ``07_dataset_and_evaluation``.
 
-    Returns:
-        dict: ``sdr``, ``sir``, ``sar``, each a list with one value (dB) per source.
+    Parameters
+    ----------
+    references, estimates
+        Sequences of the true and estimated sources, each ``(n,)`` mono or
+        ``(channels, n)``, in the same order (e.g. ``[piano, orchestra]``).
+    sr
+        Sample rate.
+    window_s
+        Frame length (1 s, as in SiSEC 2018); frames where a reference is silent are
+        left out of its median.
+
+    Returns
+    -------
+    dict
+        ``sdr``, ``sir``, ``sar``, each a list with one value (dB) per source.
     """
     import shutil
 
@@ -81,6 +95,8 @@ def bss_eval(references, estimates, sr: int, window_s: float = 1.0) -> dict:
 def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop: int = 512, n_bands: int | None = None,
                sr: int = 22050):
     """Separate ``piano + orchestra`` with the ideal ratio mask ``|P|^2 / (|P|^2 + |O|^2)`` and mixture phase.
+
+    Notebook: ``07_dataset_and_evaluation``.
 
     The stems are ``(n,)`` or ``(channels, n)``; each channel gets its own mask.
     ``n_bands``: the ideal ratio of the energies in that many mel bands (those of
@@ -117,13 +133,21 @@ def oracle_irm(piano: np.ndarray, orchestra: np.ndarray, n_fft: int = 2048, hop:
 def mask_errors(mask: np.ndarray, target: np.ndarray, other: np.ndarray, n_fft: int = 2048, hop: int = 512) -> dict:
     """SDR of a masked estimate, with its error split into bleed and distortion.
 
-    Args:
-        mask: Mask for ``target`` on the mixture STFT ``(1 + n_fft // 2, frames)``.
-        target, other: The true stems; the mixture is their sum.
-        n_fft, hop: STFT of the mask.
+    Notebook: ``07_dataset_and_evaluation``.
 
-    Returns:
-        dict: ``sdr`` (target vs estimate), ``sir`` (target vs bleed :math:`M \\odot O`: how much
+    Parameters
+    ----------
+    mask
+        Mask for ``target`` on the mixture STFT ``(1 + n_fft // 2, frames)``.
+    target, other
+        The true stems; the mixture is their sum.
+    n_fft, hop
+        STFT of the mask.
+
+    Returns
+    -------
+    dict
+        ``sdr`` (target vs estimate), ``sir`` (target vs bleed :math:`M \\odot O`: how much
         of the other source gets through) and ``sar`` (target vs distortion
         :math:`M \\odot T - T`: how much of the target is lost or smeared), all in dB.
         ``sdr`` is at most ``min(sir, sar)`` plus 3 dB.
@@ -147,15 +171,25 @@ def onset_lags(reference: np.ndarray, estimate: np.ndarray, sr: int, window_s: f
                max_lag_s: float = 0.25, hop: int = 256) -> np.ndarray:
     """Lag (s) of ``estimate``'s onsets behind ``reference``'s, one value per window.
 
-    Args:
-        reference, estimate: Mono signals on the same time axis.
-        sr: Their sample rate.
-        window_s: Window length (``None``: the whole signal is one window).
-        max_lag_s: Largest lag looked for, either way.
-        hop: Hop of the onset-strength envelopes (resolution ``hop / sr``).
+    Notebook: ``07_dataset_and_evaluation``.
 
-    Returns:
-        np.ndarray: the lag maximising the cross-correlation of the two (mean-removed) onset-strength
+    Parameters
+    ----------
+    reference, estimate
+        Mono signals on the same time axis.
+    sr
+        Their sample rate.
+    window_s
+        Window length (``None``: the whole signal is one window).
+    max_lag_s
+        Largest lag looked for, either way.
+    hop
+        Hop of the onset-strength envelopes (resolution ``hop / sr``).
+
+    Returns
+    -------
+    np.ndarray
+        The lag maximising the cross-correlation of the two (mean-removed) onset-strength
         envelopes in each window (positive: ``estimate`` is late); windows without onsets are skipped.
     """
     import librosa
@@ -177,6 +211,8 @@ def onset_lags(reference: np.ndarray, estimate: np.ndarray, sr: int, window_s: f
 def alignment_errors(time_map: np.ndarray, events: np.ndarray) -> np.ndarray:
     """Absolute errors (s) of ``time_map`` at ground-truth event pairs.
 
+    Notebook: ``07_dataset_and_evaluation``.
+
     Parameters
     ----------
     time_map : np.ndarray [shape=(K, 2)]
@@ -191,7 +227,10 @@ def alignment_errors(time_map: np.ndarray, events: np.ndarray) -> np.ndarray:
 
 
 def alignment_summary(errors: np.ndarray) -> dict:
-    """Median, share within 50/100 ms and maximum of alignment errors, in ms and %."""
+    """Median, share within 50/100 ms and maximum of alignment errors, in ms and %.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     errors = np.asarray(errors)
     return {
         "median_ms": float(np.median(errors) * 1000),

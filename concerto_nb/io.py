@@ -43,15 +43,24 @@ __all__ = [
 
 
 class AudioError(ValueError):
-    """An input file that concerto_nb cannot use (not audio, empty, silent, ...)."""
+    """An input file that concerto_nb cannot use (not audio, empty, silent, ...).
+
+    Notebook: ``00_overview``.
+    """
 
 
 class OutputExistsError(FileExistsError):
-    """An output file exists already and ``force`` was not given (or the output is an input, or a folder)."""
+    """An output file exists already and ``force`` was not given (or the output is an input, or a folder).
+
+    Notebook: ``00_overview``.
+    """
 
 
 class OutputError(OSError):
-    """An output cannot be written (read-only folder, full disk, ...); nothing was left behind."""
+    """An output cannot be written (read-only folder, full disk, ...); nothing was left behind.
+
+    Notebook: ``00_overview``.
+    """
 
 
 #: Peak amplitude under which a recording counts as silent (about -80 dBFS).
@@ -135,6 +144,8 @@ def _first_line(text: str) -> str:
 def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int = 2):
     """Load an audio file as float32, validated.
 
+    Notebook: ``00_overview``.
+
     Parameters
     ----------
     path : str or Path
@@ -214,12 +225,18 @@ def load_audio(path, sr: int | None = None, mono: bool = True, max_channels: int
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:
-    """Average channels: ``(channels, n)`` -> ``(n,)``; 1-D input is returned as is."""
+    """Average channels: ``(channels, n)`` -> ``(n,)``; 1-D input is returned as is.
+
+    Notebook: ``00_overview``.
+    """
     return y if y.ndim == 1 else y.mean(axis=0)
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    """Band-limited resampling along the last axis (soxr through librosa)."""
+    """Band-limited resampling along the last axis (soxr through librosa).
+
+    Notebook: ``00_overview``.
+    """
     if sr_in == sr_out:
         return y
     import librosa
@@ -229,6 +246,8 @@ def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
 
 def check_output(path, force: bool = False, inputs=(), *, suffixes=None) -> Path:
     """Refuse an output path that is an input, a folder, of a format we do not write, or exists without ``force``.
+
+    Notebook: ``00_overview``.
 
     Parameters
     ----------
@@ -250,7 +269,7 @@ def check_output(path, force: bool = False, inputs=(), *, suffixes=None) -> Path
     path = Path(path)
     for inp in inputs:
         inp = Path(inp)
-        if inp.exists() and path.exists() and (path.resolve() == inp.resolve() or os.path.samefile(path, inp)):
+        if inp.exists() and path.exists() and os.path.samefile(path, inp):  # links and hard links too
             raise OutputExistsError(f"{path}: is one of the inputs; choose another output")
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; name a file to write")
@@ -281,6 +300,8 @@ def _cannot_write(path: Path, error: BaseException) -> OutputError:
 def atomic_write(path: Path, write):
     """Call ``write(tmp_path)`` then rename onto ``path``; nothing is left on failure.
 
+    Notebook: ``00_overview``.
+
     The temporary file is a short hidden name in the same folder, so a legal long ``path``
     does not become an illegal temporary one.
     """
@@ -306,6 +327,8 @@ def atomic_write(path: Path, write):
 
 class OutputFolder:
     """The outputs of one run, written together or not at all.
+
+    Notebook: ``00_overview``.
 
     Each output is written into a hidden folder inside ``out_dir`` (same file system, so the
     final move is a rename); leaving the ``with`` block normally moves them all into place,
@@ -385,6 +408,8 @@ class OutputFolder:
 def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str | None = None) -> Path:
     """Write ``y`` (``(n,)`` or ``(channels, n)``) atomically; format from the extension.
 
+    Notebook: ``00_overview``.
+
     WAV is written as 24-bit PCM by default; samples are clipped to [-1, 1].
     """
     path = check_output(path, force, suffixes=AUDIO_SUFFIXES)
@@ -407,7 +432,10 @@ def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str |
 
 
 def save_time_map(path, time_map: np.ndarray, force: bool = False) -> Path:
-    """Write a time map ``(K, 2)`` [reference_s, performance_s] as CSV with a header."""
+    """Write a time map ``(K, 2)`` [reference_s, performance_s] as CSV with a header.
+
+    Notebook: ``00_overview``.
+    """
     path = check_output(path, force)
     time_map = np.asarray(time_map, dtype=float)
 
@@ -423,6 +451,8 @@ def save_time_map(path, time_map: np.ndarray, force: bool = False) -> Path:
 
 def load_time_map(path) -> np.ndarray:
     """Read a CSV written by :func:`save_time_map`, checked: finite, within a day, strictly increasing.
+
+    Notebook: ``00_overview``.
 
     The first row need not be (0, 0): :func:`concerto_nb.tsm.warp` starts the output with that row's
     performance time of silence and the audio at its reference time.
@@ -446,7 +476,10 @@ def load_time_map(path) -> np.ndarray:
 
 
 def check_time_map(time_map) -> np.ndarray:
-    """``time_map`` as a float ``(K, 2)`` array, or a ``ValueError`` that says what is wrong with it."""
+    """``time_map`` as a float ``(K, 2)`` array, or a ``ValueError`` that says what is wrong with it.
+
+    Notebook: ``00_overview``.
+    """
     time_map = np.asarray(time_map, dtype=float)
     if time_map.ndim != 2 or time_map.shape[1] != 2 or len(time_map) < 2:
         raise ValueError(f"a time map is (K >= 2, 2) [reference_s, performance_s], got shape {time_map.shape}")

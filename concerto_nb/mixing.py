@@ -21,7 +21,10 @@ MAX_BALANCE_DB = 40.0
 
 
 def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -40.0) -> float:
-    """Gated RMS level in dBFS over the blocks within ``gate_db`` of the loudest block."""
+    """Gated RMS level in dBFS over the blocks within ``gate_db`` of the loudest block.
+
+    Notebook: ``06_postprocessing_and_mix``.
+    """
     y = np.atleast_2d(y).mean(axis=0)
     block = max(1, int(block_s * sr))
     n = len(y) // block
@@ -36,6 +39,8 @@ def loudness_db(y: np.ndarray, sr: int, block_s: float = 0.4, gate_db: float = -
 
 def pan(y: np.ndarray, position: float) -> np.ndarray:
     """A mono signal placed between two loudspeakers (constant-power panning).
+
+    Notebook: ``06_postprocessing_and_mix``.
 
     Parameters
     ----------
@@ -64,7 +69,10 @@ def _as_channels(y: np.ndarray, channels: int) -> np.ndarray:
 
 def check_settings(*, balance_db: float = -3.0, reverb: float = 0.25, room_size: float = 0.6,
                    ceiling_db: float = -1.0) -> None:
-    """Raise one ``ValueError`` if a :func:`mix` setting is NaN, infinite or out of its range."""
+    """Raise one ``ValueError`` if a :func:`mix` setting is NaN, infinite or out of its range.
+
+    Notebook: ``06_postprocessing_and_mix``.
+    """
     for name, value, low, high in (("balance_db", balance_db, -MAX_BALANCE_DB, MAX_BALANCE_DB),
                                    ("reverb", reverb, 0.0, 1.0), ("room_size", room_size, 0.0, 1.0),
                                    ("ceiling_db", ceiling_db, -60.0, 0.0)):
@@ -75,6 +83,8 @@ def check_settings(*, balance_db: float = -3.0, reverb: float = 0.25, room_size:
 def mix(piano: np.ndarray, orchestra: np.ndarray, sr: int, *, balance_db: float = -3.0, eq: bool = True,
         reverb: float = 0.25, room_size: float = 0.6, ceiling_db: float = -1.0):
     """Mix the pianist's recording with the (warped) orchestra.
+
+    Notebook: ``06_postprocessing_and_mix``.
 
     Parameters
     ----------

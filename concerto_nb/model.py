@@ -47,7 +47,10 @@ WEIGHTS = Path(__file__).resolve().parent / "weights" / "masknet.pt"
 def band_basis(n_bands: int, n_fft: int = N_FFT, sr: int = SR) -> np.ndarray:
     """The network's frequency bands: ``(n_bands, n_fft // 2 + 1)`` mel triangles from 30 Hz to
     11.025 kHz (the network's Nyquist frequency), each row summing to 1, so ``basis @ |X|`` is each
-    band's mean level. At another ``sr`` the same bands cover the bins of the same frequencies."""
+    band's mean level. At another ``sr`` the same bands cover the bins of the same frequencies.
+
+    Notebook: ``01_source_separation``.
+    """
     import librosa
 
     fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_bands, fmin=30.0, fmax=SR / 2, norm=None)
@@ -73,6 +76,8 @@ def _bin_features(logmag, log_bands, mel, weights):
 
 class MaskNet(nn.Module):
     """Piano mask from a mixture magnitude spectrogram ``(batch, frames, 1025)``.
+
+    Notebook: ``01_source_separation``.
 
     Parameters
     ----------
@@ -124,6 +129,8 @@ _LOADED = {}
 def load_model(path=None):
     """The trained :class:`MaskNet` in eval mode (loaded once per file and version of it).
 
+    Notebook: ``01_source_separation``.
+
     Raises
     ------
     FileNotFoundError
@@ -144,7 +151,10 @@ def load_model(path=None):
 
 
 def save_model(model, path) -> Path:
-    """Save weights as float16 with their configuration (small enough to ship in the repo)."""
+    """Save weights as float16 with their configuration (small enough to ship in the repo).
+
+    Notebook: ``01_source_separation``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
@@ -169,7 +179,10 @@ def torch_threads(n: int = 1):
 
 
 def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_frames: int = 130) -> np.ndarray:
-    """Piano mask for a magnitude spectrogram ``(1025, frames)``, in chunks of ~60 s with ~3 s context."""
+    """Piano mask for a magnitude spectrogram ``(1025, frames)``, in chunks of ~60 s with ~3 s context.
+
+    Notebook: ``01_source_separation``.
+    """
     model = model or load_model()
     n = mag.shape[1]
     out = np.empty_like(mag, dtype=np.float32)

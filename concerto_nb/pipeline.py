@@ -24,7 +24,10 @@ OCTAVE_MARGIN = 0.2
 
 
 class LowConfidenceError(ValueError):
-    """The pianist's recording does not seem to be the concerto's piece."""
+    """The pianist's recording does not seem to be the concerto's piece.
+
+    Notebook: ``00_overview``.
+    """
 
 
 class _Stages:
@@ -57,6 +60,8 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
               accept_low_confidence: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
+
+    Notebook: ``00_overview``.
 
     Parameters
     ----------

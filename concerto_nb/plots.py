@@ -23,15 +23,23 @@ def _extent(n_frames: int, n_bins: int, sr: int, hop: int, t0: float = 0.0):
 def plot_masks(X: np.ndarray, piano_mask: np.ndarray, sr: int, hop: int, time_range=None, fmax_khz: float = 5.0):
     """Mixture spectrogram, piano mask, and the two masked spectrograms, one above the other.
 
-    Args:
-        X: Mixture STFT ``(freq, frames)``.
-        piano_mask: Piano mask, same shape, in [0, 1]; the orchestra mask is ``1 - piano_mask``.
-        sr, hop: Sample rate and hop of the STFT.
-        time_range: ``(start_s, end_s)`` to show (default: all).
-        fmax_khz: Top of the frequency axis.
+    Parameters
+    ----------
+    X
+        Mixture STFT ``(freq, frames)``.
+    piano_mask
+        Piano mask, same shape, in [0, 1]; the orchestra mask is ``1 - piano_mask``.
+    sr, hop
+        Sample rate and hop of the STFT.
+    time_range
+        ``(start_s, end_s)`` to show (default: all).
+    fmax_khz
+        Top of the frequency axis.
 
-    Returns:
-        fig: matplotlib Figure.
+    Returns
+    -------
+    fig
+        matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
@@ -65,14 +73,21 @@ def plot_masks(X: np.ndarray, piano_mask: np.ndarray, sr: int, hop: int, time_ra
 def plot_spectrograms(signals: dict, sr: int, n_fft: int = 2048, fmax_khz: float = 5.0):
     """One dB spectrogram per signal, side by side (e.g. a TSM comparison).
 
-    Args:
-        signals: ``{name: mono waveform}``.
-        sr: Sample rate.
-        n_fft: STFT size (hop ``n_fft // 4``).
-        fmax_khz: Top of the frequency axis.
+    Parameters
+    ----------
+    signals
+        ``{name: mono waveform}``.
+    sr
+        Sample rate.
+    n_fft
+        STFT size (hop ``n_fft // 4``).
+    fmax_khz
+        Top of the frequency axis.
 
-    Returns:
-        fig: matplotlib Figure.
+    Returns
+    -------
+    fig
+        matplotlib Figure.
     """
     import librosa
     import matplotlib.pyplot as plt
@@ -95,12 +110,17 @@ def plot_spectrograms(signals: dict, sr: int, n_fft: int = 2048, fmax_khz: float
 def cost_matrix(chroma_reference: np.ndarray, chroma_performance: np.ndarray, step: int = 1) -> np.ndarray:
     """Cosine distance ``1 - <x, y> / (|x| |y|)`` between every pair of chroma frames.
 
-    Args:
-        chroma_reference, chroma_performance: ``(12, N)`` and ``(12, M)`` chroma features.
-        step: Keep every ``step``-th frame (the matrix grows as N x M).
+    Parameters
+    ----------
+    chroma_reference, chroma_performance
+        ``(12, N)`` and ``(12, M)`` chroma features.
+    step
+        Keep every ``step``-th frame (the matrix grows as N x M).
 
-    Returns:
-        C: ``(N // step, M // step)`` array in [0, 1] for non-negative chroma.
+    Returns
+    -------
+    C
+        ``(N // step, M // step)`` array in [0, 1] for non-negative chroma.
     """
     a = chroma_reference[:, ::step]
     b = chroma_performance[:, ::step]
@@ -113,16 +133,25 @@ def plot_cost_matrix(details: dict, time_map=None, ground_truth=None, feature_ra
                      time_range=None, max_frames: int = 1500):
     """Chroma cost matrix with the DTW path, the final time map and (optionally) the truth.
 
-    Args:
-        details: From ``sync.align(..., return_details=True)``: chroma features and the path.
-        time_map: The returned ``[reference_s, performance_s]`` map (thinned, rests interpolated).
-        ground_truth: A known ``[reference_s, performance_s]`` map to compare with.
-        feature_rate: Chroma frames per second.
-        time_range: ``(start_s, end_s)`` of the reference to show (the performance axis follows).
-        max_frames: The shown matrix is subsampled to at most this many frames per axis.
+    Parameters
+    ----------
+    details
+        From ``sync.align(..., return_details=True)``: chroma features and the path.
+    time_map
+        The returned ``[reference_s, performance_s]`` map (thinned, rests interpolated).
+    ground_truth
+        A known ``[reference_s, performance_s]`` map to compare with.
+    feature_rate
+        Chroma frames per second.
+    time_range
+        ``(start_s, end_s)`` of the reference to show (the performance axis follows).
+    max_frames
+        The shown matrix is subsampled to at most this many frames per axis.
 
-    Returns:
-        fig: matplotlib Figure.
+    Returns
+    -------
+    fig
+        matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
@@ -159,13 +188,19 @@ def plot_cost_matrix(details: dict, time_map=None, ground_truth=None, feature_ra
 def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None):
     """The time map and the local tempo ratio it implies, optionally against the truth.
 
-    Args:
-        time_map: ``[reference_s, performance_s]`` anchors.
-        ground_truth: The known map, if any.
-        events: ``[reference_s, performance_s]`` of onsets: their alignment errors are drawn below.
+    Parameters
+    ----------
+    time_map
+        ``[reference_s, performance_s]`` anchors.
+    ground_truth
+        The known map, if any.
+    events
+        ``[reference_s, performance_s]`` of onsets: their alignment errors are drawn below.
 
-    Returns:
-        fig: matplotlib Figure.
+    Returns
+    -------
+    fig
+        matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
@@ -198,12 +233,17 @@ def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None):
 def plot_confidence(per_second: np.ndarray, threshold: float | None = None):
     """Per-second alignment confidence (NaN where the pianist is silent) with the warning threshold.
 
-    Args:
-        per_second: From ``details["confidence_per_second"]``.
-        threshold: Draw a line here (e.g. ``sync.MIN_CONFIDENCE``).
+    Parameters
+    ----------
+    per_second
+        From ``details["confidence_per_second"]``.
+    threshold
+        Draw a line here (e.g. ``sync.MIN_CONFIDENCE``).
 
-    Returns:
-        fig: matplotlib Figure.
+    Returns
+    -------
+    fig
+        matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 

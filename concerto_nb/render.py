@@ -48,7 +48,10 @@ PIANO_PROGRAMS = range(0, 8)  # GM pianos
 
 
 def crop_midi(pm, start: float, end: float):
-    """Notes starting in ``[start, end)``, shifted to start at 0 (pedal state carried in)."""
+    """Notes starting in ``[start, end)``, shifted to start at 0 (pedal state carried in).
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     import pretty_midi
 
     out = pretty_midi.PrettyMIDI(initial_tempo=120.0)
@@ -71,7 +74,10 @@ def crop_midi(pm, start: float, end: float):
 
 
 def split_stems(pm):
-    """Return ``(piano_pm, orchestra_pm)``: GM pianos vs everything else."""
+    """Return ``(piano_pm, orchestra_pm)``: GM pianos vs everything else.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     piano, orchestra = copy.deepcopy(pm), copy.deepcopy(pm)
     piano.instruments = [i for i in piano.instruments if i.program in PIANO_PROGRAMS and not i.is_drum]
     orchestra.instruments = [i for i in orchestra.instruments if not (i.program in PIANO_PROGRAMS and not i.is_drum)]
@@ -80,6 +86,8 @@ def split_stems(pm):
 
 def tempo_curve_time_map(duration: float, min_ratio=0.8, max_ratio=1.25, period=37.0, seed=0, step=0.05):
     """A smooth tempo curve and the time map it induces.
+
+    Notebook: ``07_dataset_and_evaluation``.
 
     The local tempo ratio is ``r(t) = 2 ** s(t)``, ``s`` a sum of two slow sinusoids
     scaled to span ``[log2 min_ratio, log2 max_ratio]``; performance time is
@@ -105,6 +113,8 @@ def tempo_curve_time_map(duration: float, min_ratio=0.8, max_ratio=1.25, period=
 def steady_through_rests(time_map: np.ndarray, rests) -> np.ndarray:
     """The same time map with a constant tempo inside each rest ``(start_s, end_s)`` of the soloist.
 
+    Notebook: ``07_dataset_and_evaluation``.
+
     While the pianist rests, their recording holds no timing: a tempo curve that keeps bending there
     is a ground truth no aligner could know. Holding the tempo steady across the rest (the map's
     values at both ends unchanged) models a pianist who counts the rest in one tempo.
@@ -120,7 +130,10 @@ def steady_through_rests(time_map: np.ndarray, rests) -> np.ndarray:
 
 
 def piano_rests(pm_piano, duration: float, min_s: float = 2.0):
-    """Intervals ``(start_s, end_s)`` of at least ``min_s`` where no note of ``pm_piano`` sounds."""
+    """Intervals ``(start_s, end_s)`` of at least ``min_s`` where no note of ``pm_piano`` sounds.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     notes = sorted((n.start, n.end) for i in pm_piano.instruments for n in i.notes)
     rests, sounding_until = [], 0.0
     for start, end in notes + [(duration, duration)]:
@@ -131,7 +144,10 @@ def piano_rests(pm_piano, duration: float, min_s: float = 2.0):
 
 
 def warp_midi(pm, time_map):
-    """A copy of ``pm`` with every event moved from reference time to performance time."""
+    """A copy of ``pm`` with every event moved from reference time to performance time.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     warped = copy.deepcopy(pm)
     warped.adjust_times(time_map[:, 0], time_map[:, 1])
     return warped
@@ -139,6 +155,8 @@ def warp_midi(pm, time_map):
 
 def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> np.ndarray:
     """Synthesise ``pm`` with FluidSynth, each instrument on its own, summed without normalising.
+
+    Notebook: ``07_dataset_and_evaluation``.
 
     ``soundfont`` is a key of :data:`SOUNDFONTS` or an ``.sf2``/``.sf3`` path.
     """
@@ -158,6 +176,8 @@ def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> n
 
 def score_to_midi(score, programs, qpm: float = 120.0, max_s: float | None = None, velocity: int = 80):
     """A music21 score as MIDI: one instrument per part, ties merged, at one steady tempo.
+
+    Notebook: ``07_dataset_and_evaluation``.
 
     Scores in music21's corpus seldom carry a metronome mark, so the tempo is the caller's.
 
@@ -220,6 +240,8 @@ def synthetic_impulse_response(sr: int, rt60: float, rng, high_decay: float = 0.
     """A made-up room's reverberation: a few early reflections, then exponentially decaying noise,
     unit energy (no direct sound: :func:`apply_room` adds the dry signal).
 
+    Notebook: ``07_dataset_and_evaluation``.
+
     Parameters
     ----------
     sr : int
@@ -253,7 +275,10 @@ def synthetic_impulse_response(sr: int, rt60: float, rng, high_decay: float = 0.
 
 
 def apply_room(y: np.ndarray, ir: np.ndarray, wet: float = 0.35) -> np.ndarray:
-    """Dry/wet mix of ``y`` and its convolution with ``ir``; output length = input length."""
+    """Dry/wet mix of ``y`` and its convolution with ``ir``; output length = input length.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
     from scipy.signal import fftconvolve
 
     reverberant = fftconvolve(y, ir)[: len(y)]
@@ -275,6 +300,8 @@ DEMO = {
 
 def render_demo(shared_data, out_dir, force: bool = False, duration: float | None = None) -> dict:
     """Render the demo concerto, its stems, the pianist and the ground-truth time map.
+
+    Notebook: ``07_dataset_and_evaluation``.
 
     Parameters
     ----------

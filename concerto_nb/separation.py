@@ -61,6 +61,8 @@ def hpss_masks(S_mag: np.ndarray, sr: int, hop: int, time_kernel_s: float = 1.0,
                power: float = 1.0):
     """Soft piano/orchestra masks from a magnitude spectrogram.
 
+    Notebook: ``01_source_separation``.
+
     Parameters
     ----------
     S_mag : np.ndarray [shape=(..., freq, frames)]
@@ -92,6 +94,8 @@ def hpss_masks(S_mag: np.ndarray, sr: int, hop: int, time_kernel_s: float = 1.0,
 def sharpen_mask(piano_mask: np.ndarray, power: float) -> np.ndarray:
     """Mask from the two magnitude estimates raised to ``power``: :math:`M^p / (M^p + (1-M)^p)`.
 
+    Notebook: ``01_source_separation``.
+
     ``power=1`` gives the soft mask back, ``power=2`` the Wiener gain (ratio of the estimated
     powers), large powers approach a binary mask (less bleed, more musical noise), powers
     below 1 a flatter one (less musical noise, more bleed).
@@ -107,12 +111,17 @@ def sharpen_mask(piano_mask: np.ndarray, power: float) -> np.ndarray:
 
 
 def wiener_gain(piano_mask: np.ndarray) -> np.ndarray:
-    """Single-channel Wiener gain from a soft mask: ratio of the two estimated powers."""
+    """Single-channel Wiener gain from a soft mask: ratio of the two estimated powers.
+
+    Notebook: ``03_signal_reconstruction``.
+    """
     return sharpen_mask(piano_mask, 2.0)
 
 
 def smooth_mask(mask: np.ndarray, size=(3, 3)) -> np.ndarray:
     """Median-filter a mask ``(freq, frames)`` over ``size = (frames, bins)`` (artifact reduction).
+
+    Notebook: ``03_signal_reconstruction``.
 
     Examples
     --------
@@ -129,6 +138,8 @@ def smooth_mask(mask: np.ndarray, size=(3, 3)) -> np.ndarray:
 
 def multichannel_wiener(X: np.ndarray, piano_mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     """Piano STFT by multichannel Wiener filtering with EM (:func:`norbert.wiener`).
+
+    Notebook: ``03_signal_reconstruction``.
 
     Parameters
     ----------
@@ -155,6 +166,8 @@ def multichannel_wiener(X: np.ndarray, piano_mask: np.ndarray, iterations: int =
 
 def mixture_and_mask(y: np.ndarray, sr: int, method: str = "model", net=None, **kwargs):
     """The mixture STFT and the piano mask a separator puts on it (for looking at masks).
+
+    Notebook: ``01_source_separation``.
 
     Parameters
     ----------
@@ -193,6 +206,8 @@ def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: s
              piano_only=None, orchestra_only=None, chunk_s: float | None = None, progress: bool = False, net=None,
              smooth=None, **kwargs):
     """Split a concerto recording into piano and orchestra.
+
+    Notebook: ``01_source_separation``.
 
     Parameters
     ----------

@@ -111,6 +111,8 @@ def _load_midi(path):
 def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None) -> dict:
     """Render (or load from ``cache_dir``) the training stems at 22.05 kHz.
 
+    Notebook: ``01_source_separation``.
+
     ``soundfonts``: keys of :data:`concerto_nb.render.SOUNDFONTS` (default :data:`TRAIN_SOUNDFONTS`).
 
     Returns
@@ -225,6 +227,8 @@ def _without_held_out(y, window, margin_s):
 class RandomMixes:
     """Endless random piano + orchestra mixes (waveforms), reproducible from a seed.
 
+    Notebook: ``01_source_separation``.
+
     ``made_up_rooms``: share of the room-augmented mixes that get a made-up room
     (:func:`concerto_nb.render.synthetic_impulse_response`) instead of one of ``rooms``.
     """
@@ -301,6 +305,8 @@ def _magnitudes(torch, y):
 def step_batch(mixes: RandomMixes, batch_size: int, seed: int, step: int) -> dict:
     """The batch of step ``step``: random mixes that depend only on (seed, step), with their spectrograms.
 
+    Notebook: ``01_source_separation``.
+
     Returns
     -------
     dict of tensors: waveforms ``piano`` and ``mixture`` ``(batch, samples)``, the mixture's STFT
@@ -331,6 +337,8 @@ class _StepBatches:
 def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None,
                   waveform_weight: float = 0.0, batch: dict | None = None) -> float:
     """One optimisation step on a batch of random mixes that depends only on (seed, step).
+
+    Notebook: ``01_source_separation``.
 
     The loss is the L1 distance of the masked magnitudes (see the module's docstring), plus
     ``waveform_weight`` x the error of the piano waveform (soft mask, mixture phase) in dB
@@ -379,7 +387,10 @@ def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = 
                    made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE) -> RandomMixes:
     """The :class:`RandomMixes` that :func:`train` draws its batches from (by default the shipped
     recipe's): the rendered stems (cached in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the
-    training rooms."""
+    training rooms.
+
+    Notebook: ``01_source_separation``.
+    """
     shared_data = Path(shared_data)
     stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
@@ -392,6 +403,8 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
           waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, workers: int = 1,
           soundfonts=None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
+
+    Notebook: ``01_source_separation``.
 
     Parameters
     ----------
@@ -487,5 +500,8 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
 
 
 def loss_curve_path(weights) -> Path:
-    """Where :func:`train` writes the loss per step of the weights at ``weights`` (CSV ``step,loss``)."""
+    """Where :func:`train` writes the loss per step of the weights at ``weights`` (CSV ``step,loss``).
+
+    Notebook: ``01_source_separation``.
+    """
     return Path(weights).with_suffix(".loss.csv")

@@ -30,7 +30,10 @@ MAX_STRETCH = 8.0
 
 
 def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) -> np.ndarray:
-    """libtsm anchor points ``(S, 2)`` in samples: strictly increasing, from (0, 0) to the last samples."""
+    """libtsm anchor points ``(S, 2)`` in samples: strictly increasing, from (0, 0) to the last samples.
+
+    Notebook: ``05_time_scale_modification``.
+    """
     a = np.round(np.asarray(time_map, dtype=float) * sr).astype(int)
     a[0] = 0, 0
     a[-1] = n_in - 1, n_out - 1
@@ -44,6 +47,8 @@ def anchors_from_time_map(time_map: np.ndarray, sr: int, n_in: int, n_out: int) 
 def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", chunk_s: float = 30.0,
          progress: bool = False) -> np.ndarray:
     """Time-scale ``y`` along ``time_map`` (reference time -> performance time).
+
+    Notebook: ``05_time_scale_modification``.
 
     Long signals are warped in chunks of at most ``chunk_s`` seconds of reference and of
     performance, each with up to 1 s of context on both sides, and joined with 50 ms cross-fades:

@@ -43,13 +43,19 @@ def _wav_bytes(y: np.ndarray, sr: int) -> bytes:
 def audio_player(y: np.ndarray, sr: int, label: str = ""):
     """An audio player with a label.
 
-    Args:
-        y: Waveform ``(n,)`` or ``(channels, n)``; resampled to 22.05 kHz for the browser.
-        sr: Its sample rate.
-        label: Shown above the player.
+    Parameters
+    ----------
+    y
+        Waveform ``(n,)`` or ``(channels, n)``; resampled to 22.05 kHz for the browser.
+    sr
+        Its sample rate.
+    label
+        Shown above the player.
 
-    Returns:
-        ipywidgets.VBox holding a Label and an Audio widget.
+    Returns
+    -------
+    ipywidgets.VBox
+        Holding a Label and an Audio widget.
     """
     import ipywidgets as w
 
@@ -61,12 +67,17 @@ def audio_player(y: np.ndarray, sr: int, label: str = ""):
 def players(signals: dict, sr: int):
     """Players side by side, e.g. ``{"mix": y, "piano": p, "orchestra": o}``.
 
-    Args:
-        signals: ``{label: waveform}``, all at ``sr``.
-        sr: Sample rate.
+    Parameters
+    ----------
+    signals
+        ``{label: waveform}``, all at ``sr``.
+    sr
+        Sample rate.
 
-    Returns:
-        ipywidgets.HBox (wrapping onto several lines when narrow).
+    Returns
+    -------
+    ipywidgets.HBox
+        (wrapping onto several lines when narrow).
     """
     import ipywidgets as w
 
@@ -92,17 +103,26 @@ def mask_explorer(y: np.ndarray, sr: int, method: str = "model", piano_reference
     The exponent ``p`` turns the network's soft mask ``M`` into ``M^p / (M^p + (1-M)^p)``
     (:func:`concerto_nb.separation.sharpen_mask`): ``p=1`` soft mask, ``p=2`` Wiener gain.
 
-    Args:
-        y: Mono mixture.
-        sr: Its sample rate.
-        method: ``"model"`` or ``"hpss"``.
-        piano_reference: The true piano stem (same length and rate as ``y``): the piano SDR of
-            the current setting is then shown.
-        time_range: Initial ``(start_s, end_s)``.
-        max_power: Right end of the exponent slider.
+    Parameters
+    ----------
+    y
+        Mono mixture.
+    sr
+        Its sample rate.
+    method
+        ``"model"`` or ``"hpss"``.
+    piano_reference
+        The true piano stem (same length and rate as ``y``): the piano SDR of
+        the current setting is then shown.
+    time_range
+        Initial ``(start_s, end_s)``.
+    max_power
+        Right end of the exponent slider.
 
-    Returns:
-        ipywidgets.VBox: controls, SDR line, figure, player of the masked piano.
+    Returns
+    -------
+    ipywidgets.VBox
+        Controls, SDR line, figure, player of the masked piano.
     """
     import ipywidgets as w
     import librosa
@@ -139,14 +159,21 @@ def mask_explorer(y: np.ndarray, sr: int, method: str = "model", piano_reference
 def cost_matrix_explorer(details: dict, time_map=None, ground_truth=None, time_range=None):
     """The chroma cost matrix with DTW path, zoomable with a time-range slider.
 
-    Args:
-        details: From ``sync.align(..., return_details=True)``.
-        time_map: The aligned map to overlay.
-        ground_truth: The known map to overlay.
-        time_range: Initial reference range ``(start_s, end_s)`` (default: all).
+    Parameters
+    ----------
+    details
+        From ``sync.align(..., return_details=True)``.
+    time_map
+        The aligned map to overlay.
+    ground_truth
+        The known map to overlay.
+    time_range
+        Initial reference range ``(start_s, end_s)`` (default: all).
 
-    Returns:
-        ipywidgets.VBox: slider and figure.
+    Returns
+    -------
+    ipywidgets.VBox
+        Slider and figure.
     """
     import ipywidgets as w
 
@@ -168,14 +195,21 @@ def cost_matrix_explorer(details: dict, time_map=None, ground_truth=None, time_r
 def tsm_comparison(y: np.ndarray, sr: int, stretch: float = 1.5, methods=("ola", "wsola", "pv", "hps")):
     """The same excerpt stretched by each TSM method, with players and spectrograms.
 
-    Args:
-        y: Mono excerpt (a few seconds).
-        sr: Its sample rate.
-        stretch: Initial factor (output duration / input duration; > 1 = slower).
-        methods: Methods of :func:`concerto_nb.tsm.warp` to compare.
+    Parameters
+    ----------
+    y
+        Mono excerpt (a few seconds).
+    sr
+        Its sample rate.
+    stretch
+        Initial factor (output duration / input duration; > 1 = slower).
+    methods
+        Methods of :func:`concerto_nb.tsm.warp` to compare.
 
-    Returns:
-        ipywidgets.VBox: slider, button, players, figure.
+    Returns
+    -------
+    ipywidgets.VBox
+        Slider, button, players, figure.
     """
     import ipywidgets as w
 
@@ -202,13 +236,19 @@ def tsm_comparison(y: np.ndarray, sr: int, stretch: float = 1.5, methods=("ola",
 def mix_panel(piano: np.ndarray, orchestra: np.ndarray, sr: int):
     """EQ / reverb / balance controls that re-render the mix (:func:`concerto_nb.mixing.mix`).
 
-    Args:
-        piano: The pianist's recording.
-        orchestra: The warped orchestra, same rate.
-        sr: Sample rate.
+    Parameters
+    ----------
+    piano
+        The pianist's recording.
+    orchestra
+        The warped orchestra, same rate.
+    sr
+        Sample rate.
 
-    Returns:
-        ipywidgets.VBox: controls, a "Render mix" button, the levels and a player.
+    Returns
+    -------
+    ipywidgets.VBox
+        Controls, a "Render mix" button, the levels and a player.
     """
     import ipywidgets as w
 

@@ -75,3 +75,21 @@ def test_a_binder_build_fetches_only_packages_and_finds_its_data():
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         names |= set(re.findall(r'demo_path\(\\"(\w+)\\"\)', nb.read_text()))
     assert len(names) >= 4 and all(data.demo_path(name).exists() for name in names), names
+
+
+def test_every_public_function_names_the_notebook_that_teaches_it():
+    import importlib
+    import inspect
+
+    missing = []
+    for name in ("separation", "model", "train", "adaptation", "tsm", "mixing", "evaluation", "render", "data",
+                 "pipeline", "io", "sync.audio_features", "sync.timemap", "sync.jumps", "sync.diagnostics",
+                 "sync.alignment"):
+        module = importlib.import_module(f"concerto_nb.{name}")
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__:
+                notebook = re.search(r"Notebook: ``(\d\d_\w+)``", obj.__doc__ or "")
+                if not notebook or not (ROOT / "notebooks" / f"{notebook.group(1)}.ipynb").exists():
+                    missing.append(f"{name}.{attr}")
+    assert missing == []

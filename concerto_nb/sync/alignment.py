@@ -22,6 +22,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
           refine: bool = True, realign: bool = True):
     """Align a performance with a reference recording.
 
+    Notebook: ``04_music_synchronization``.
+
     Parameters
     ----------
     reference : np.ndarray [shape=(n,)]

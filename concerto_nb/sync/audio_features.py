@@ -62,6 +62,8 @@ def pitch_profile(y: np.ndarray, sr: int = SYNC_SR, n_fft: int = 8192, hop: int 
 def pitch_offset(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_SR, max_shift: int = 24):
     """How many semitones ``reference`` sounds above ``performance``, from their :func:`pitch_profile`.
 
+    Notebook: ``04_music_synchronization``.
+
     Chroma (:func:`chroma_shift`) cannot tell octaves apart; this can: a recording whose header gives half
     its real sample rate plays an octave low, and the alignment alone would not notice.
 
@@ -90,6 +92,8 @@ def pitch_offset(reference: np.ndarray, performance: np.ndarray, sr: int = SYNC_
 
 def features(y: np.ndarray, sr: int = SYNC_SR, tuning: float | None = None):
     """Quantised chroma and DLNCO features at :data:`FEATURE_RATE` (synctoolbox).
+
+    Notebook: ``04_music_synchronization``.
 
     ``tuning``: the recording's deviation from A = 440 Hz in cents (estimated when None).
 
@@ -171,6 +175,8 @@ def _pitch_and_onset_features(y: np.ndarray, sr: int, tuning: float):
 def semitone_flux(y: np.ndarray, sr: int = SYNC_SR, tuning: float = 0.0, n_fft: int = 2048,
                   frames: int | None = None, gamma: float = 100.0) -> np.ndarray:
     """Spectral flux in the piano's 88 semitone bands, at :data:`FEATURE_RATE`.
+
+    Notebook: ``04_music_synchronization``.
 
     With :math:`X` the STFT (``n_fft`` window, centred frames, hop ``sr / FEATURE_RATE``) and
     :math:`B_p(n) = \\sum_{k \\in p} |X(k, n)|` the magnitude in the bins nearest to MIDI pitch
@@ -258,6 +264,8 @@ def _activity(level_db: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
 def chroma_shift(cens_reference: np.ndarray, cens_performance: np.ndarray, margin: float = 0.4) -> int:
     """Transposition (in semitones, for ``np.roll`` of the performance chroma) that best matches.
 
+    Notebook: ``04_music_synchronization``.
+
     DTW cost per path step is computed for all 12 cyclic shifts of the performance's
     CENS features. A non-zero shift is taken only if its cost is below ``margin`` times
     the median over all shifts: with a poorly separated piano all shifts score alike,
@@ -279,7 +287,10 @@ def chroma_shift(cens_reference: np.ndarray, cens_performance: np.ndarray, margi
 
 
 def chroma(y: np.ndarray, sr: int = SYNC_SR, tuning: float = 0.0) -> np.ndarray:
-    """Quantised chroma at :data:`FEATURE_RATE` (the harmony half of :func:`features`); ``tuning`` in cents."""
+    """Quantised chroma at :data:`FEATURE_RATE` (the harmony half of :func:`features`); ``tuning`` in cents.
+
+    Notebook: ``04_music_synchronization``.
+    """
     from synctoolbox.feature.chroma import pitch_to_chroma, quantize_chroma
     from synctoolbox.feature.pitch import audio_to_pitch_features
 

@@ -35,7 +35,10 @@ MIN_CHROMA_VARIETY = 0.05
 
 
 def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> float:
-    """Share of the reference where the map's tempo ratio over ``window_s`` is below 1/3 or above 3."""
+    """Share of the reference where the map's tempo ratio over ``window_s`` is below 1/3 or above 3.
+
+    Notebook: ``04_music_synchronization``.
+    """
     t = np.arange(0.0, max(time_map[-1, 0] - window_s, 0.0) + 1e-9, 0.25)
     ratio = _local_ratio(time_map, t, window_s)
     return float(np.mean((ratio < 1 / 3) | (ratio > 3)))
@@ -43,6 +46,8 @@ def implausible_tempo_share(time_map: np.ndarray, window_s: float = 2.0) -> floa
 
 def uneven_ends(time_map: np.ndarray, played_s, tolerance: float = 1.5, slack_s: float = 1.0):
     """Whether the pianist's silence before the first note and after the last one fits the concerto.
+
+    Notebook: ``04_music_synchronization``.
 
     Before the pianist's first note the map can only be a straight line from (0, 0); if the
     recording leaves far less (or more) time than the orchestra's introduction takes at the
@@ -76,7 +81,10 @@ def uneven_ends(time_map: np.ndarray, played_s, tolerance: float = 1.5, slack_s:
 
 
 def low_confidence_share(per_second: np.ndarray) -> float:
-    """Share of the seconds with a per-second confidence below :data:`LOW_SECOND_CONFIDENCE` (NaN skipped)."""
+    """Share of the seconds with a per-second confidence below :data:`LOW_SECOND_CONFIDENCE` (NaN skipped).
+
+    Notebook: ``04_music_synchronization``.
+    """
     values = per_second[~np.isnan(per_second)]
     return float(np.mean(values < LOW_SECOND_CONFIDENCE)) if len(values) else 1.0
 
@@ -84,6 +92,8 @@ def low_confidence_share(per_second: np.ndarray) -> float:
 def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray, active: np.ndarray | None = None,
                seed: int = 0):
     """How much better the path matches than chance: overall, and per second of reference.
+
+    Notebook: ``04_music_synchronization``.
 
     ``1 - mean cosine distance along the path / mean cosine distance of random frame pairs``:
     0 when the path matches no better than chance, 1 for identical features.
@@ -126,14 +136,20 @@ def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray
 
 
 def not_the_piece(confidence_value: float, pianist, concerto) -> str:
-    """The sentence for a confidence below :data:`MIN_CONFIDENCE`."""
+    """The sentence for a confidence below :data:`MIN_CONFIDENCE`.
+
+    Notebook: ``04_music_synchronization``.
+    """
     return (f"alignment confidence {confidence_value:.2f} is below {MIN_CONFIDENCE}: "
             f"{Path(pianist).name} does not seem to be the piano part of {Path(concerto).name}")
 
 
 def octave_apart(semitones: int, concerto, sr: int) -> str:
     """The sentence for a concerto an octave from the pianist (:func:`~concerto_nb.sync.pitch_offset`): most
-    likely a header that gives half or twice the real sample rate."""
+    likely a header that gives half or twice the real sample rate.
+
+    Notebook: ``04_music_synchronization``.
+    """
     return (f"{Path(concerto).name} sounds an octave {'below' if semitones < 0 else 'above'} your recording: "
             f"is its sample rate right? Its header says {sr} Hz; "
             f"{round(sr * 2.0 ** -round(semitones / 12))} Hz would put it in your octave")
@@ -141,6 +157,8 @@ def octave_apart(semitones: int, concerto, sr: int) -> str:
 
 def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pianist) -> dict:
     """What the time map says about how the pianist's recording fits the concerto, as numbers and as sentences.
+
+    Notebook: ``04_music_synchronization``.
 
     Parameters
     ----------

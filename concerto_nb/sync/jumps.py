@@ -16,6 +16,8 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
                       played_s=None):
     """Passages the pianist skipped or played again, as the time map shows them.
 
+    Notebook: ``04_music_synchronization``.
+
     A skip leaves a stretch of the reference that maps to (almost) no performance time: the map's
     local tempo ratio :math:`\\Delta\\tau / \\Delta t` over ``window_s`` falls below ``1 / max_ratio``.
     A repeat is the reverse: performance time spent at (almost) one instant of the reference,
@@ -87,6 +89,8 @@ def _plausible_part(time_map: np.ndarray, played_s, window_s: float = 1.0, max_r
 def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_s: float = 5.0,
                   max_step: int = 2, max_cells: int = 20_000_000) -> np.ndarray:
     """Re-align around each skip or repeat with a path that jumps, forward or back, in one step.
+
+    Notebook: ``04_music_synchronization``.
 
     DTW can only cross a skipped passage with a run of reference steps, each paying the cost
     of the one performance frame the run stays on. So it jumps where the pianist holds a chord

@@ -50,6 +50,8 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
                      note_offs: np.ndarray | None = None) -> np.ndarray:
     """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
 
+    Notebook: ``04_music_synchronization``.
+
     Parameters
     ----------
     path : np.ndarray [shape=(2, L)]
@@ -171,6 +173,8 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
                        median_of: int = 5) -> np.ndarray:
     """Shift each anchor by the lag that best lines up the two recordings' onsets around it.
 
+    Notebook: ``04_music_synchronization``.
+
     DTW decides frame by frame and drifts in runs of fast notes; here a whole window of
     :math:`\\pm` ``half_window_s`` is held rigid: for anchor :math:`(t, \\tau(t))` the shift is
 
@@ -252,5 +256,8 @@ def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.nda
 
 
 def map_times(time_map: np.ndarray, reference_times) -> np.ndarray:
-    """Performance times of reference instants (linear between anchors)."""
+    """Performance times of reference instants (linear between anchors).
+
+    Notebook: ``04_music_synchronization``.
+    """
     return np.interp(reference_times, time_map[:, 0], time_map[:, 1])
