@@ -115,7 +115,7 @@ def _decode_ffmpeg(path: Path):
         info = {}
     streams = info.get("streams") or []
     if probe.returncode != 0 or not streams:
-        why = _first_line(probe.stderr) or "no audio stream"
+        why = _first_line(probe.stderr).removeprefix(f"{path}: ") or "no audio stream"
         raise AudioError(f"{path}: not an audio file we can read ({why})")
     sr, channels = int(streams[0].get("sample_rate") or 0), int(streams[0].get("channels") or 0)
     if channels < 1:
