@@ -68,9 +68,7 @@ def find_solo_passages(y: np.ndarray, sr: int, net=None, *, piano_share: float =
     -------
     piano_only, orchestra_only : list of (start_s, end_s)
     """
-    from .separation import mixture_and_mask
-
-    X, mask, _, _ = mixture_and_mask(io.to_mono(np.asarray(y, dtype=np.float32)), sr, "model", net)
+    X, mask = masknet.stft_and_mask(io.to_mono(np.asarray(y, dtype=np.float32)), sr, net)
     X = np.abs(X)
     fps = masknet.SR / masknet.HOP
     n_sec = int(X.shape[1] // fps)
@@ -200,9 +198,7 @@ def piano_share_change(y22: np.ndarray, before, after, passages) -> float:
     before, after : MaskNet
     passages : list of (start_s, end_s)
     """
-    from .separation import mixture_and_mask
-
-    X, mask_before, _, _ = mixture_and_mask(y22, masknet.SR, "model", before)
+    X, mask_before = masknet.stft_and_mask(y22, masknet.SR, before)
     power = np.abs(X) ** 2
     mask_after = masknet.piano_mask(np.abs(X), after)
     outside = np.ones(X.shape[1], dtype=bool)

@@ -35,7 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_model", "save_model", "piano_mask"]
+__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_model", "save_model", "stft_and_mask",
+           "piano_mask"]
 
 SR = 22050
 N_FFT = 2048
@@ -176,6 +177,32 @@ def torch_threads(n: int = 1):
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def stft_and_mask(y: np.ndarray, sr: int, model=None):
+    """The network's STFT of ``y`` (at :data:`SR`, :data:`N_FFT` / :data:`HOP`) and the piano mask it puts on it.
+
+    Notebook: ``01_source_separation``.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        A mixture at ``sr``; with channels, one mask for all, from their mean magnitude.
+    sr : int
+
+    Returns
+    -------
+    X : np.ndarray [shape=(..., 1025, frames)], complex
+    mask : np.ndarray [shape=(1025, frames)], in [0, 1]
+    """
+    import librosa
+
+    from .io import resample
+
+    y22 = resample(np.asarray(y, dtype=np.float32), sr, SR)
+    X = librosa.stft(y22, n_fft=N_FFT, hop_length=HOP)
+    mono_mag = np.abs(X) if X.ndim == 2 else np.abs(X.mean(axis=0))
+    return X, piano_mask(mono_mag, model)
 
 
 def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_frames: int = 130) -> np.ndarray:

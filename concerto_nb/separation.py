@@ -190,13 +190,11 @@ def mixture_and_mask(y: np.ndarray, sr: int, method: str = "model", net=None, **
     """
     import librosa
 
-    from . import io, model
+    from . import model
 
     if method == "model":
-        y22 = io.resample(np.asarray(y, dtype=np.float32), sr, model.SR)
-        X = librosa.stft(y22, n_fft=model.N_FFT, hop_length=model.HOP)
-        mono_mag = np.abs(X) if X.ndim == 2 else np.abs(X.mean(axis=0))
-        return X, model.piano_mask(mono_mag, net), model.SR, model.HOP
+        X, mask = model.stft_and_mask(y, sr, net)
+        return X, mask, model.SR, model.HOP
     n_fft, hop = _stft_params(sr)
     X = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop)
     return X, hpss_masks(np.abs(X), sr, hop, **kwargs)[0], sr, hop
