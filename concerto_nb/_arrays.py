@@ -61,7 +61,7 @@ def check_audio(y, *, name: str = "y", mono: bool = False) -> np.ndarray:
         a = a.T
     if a.ndim not in (1, 2):
         raise ValueError(f"{name}: audio must be (samples,) or (channels, samples), got shape {a.shape}")
-    if a.shape[-1] == 0 or a.size == 0:
+    if a.size == 0:
         raise ValueError(f"{name}: audio holds no samples")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: audio holds NaN or infinite samples")

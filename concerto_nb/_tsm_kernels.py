@@ -40,8 +40,8 @@ def locked_phase_shifts(mag, phase, ana_hop, n_fft, syn_hop):
         (frames, bins) magnitude and phase of the STFT at the analysis positions
     ana_hop
         (frames - 1,) samples between consecutive analysis frames
-    n_fft
-        frame length; syn_hop: samples between synthesis frames
+    n_fft, syn_hop
+        Frame length; samples between synthesis frames.
 
     Returns
     -------

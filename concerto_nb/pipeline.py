@@ -153,7 +153,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
                 "skips_and_repeats": fit["skips_and_repeats"],
                 "uneven_ends": fit["uneven_ends"],
                 "chroma_shift": details["chroma_shift"],
-            "pitch_offset_semitones": octaves,
+                "pitch_offset_semitones": octaves,
                 "anchors": int(len(time_map)),
             },
             "levels": levels,

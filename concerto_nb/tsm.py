@@ -118,7 +118,8 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
         out = _warp_whole(y2, sr, time_map, method, n_out - lead)
     else:
         out = _warp_chunks(y2, sr, time_map, method, n_out - lead, chunk_s, progress)
-    out = np.pad(out, [(0, 0), (lead, 0)])
+    if lead:
+        out = np.pad(out, [(0, 0), (lead, 0)])
     return out if np.ndim(y) == 2 else out[0]
 
 
