@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 
@@ -205,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command; errors about the user's files and options are one line and exit status 2."""
-    from ._signals import Terminated, interruptible
+    import signal
+
+    from ._signals import Terminated, interruptible, received
 
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     default_format = warnings.formatwarning
@@ -219,22 +222,42 @@ def main(argv=None) -> int:
                 for noise in (DeprecationWarning, FutureWarning):  # libraries' notes to developers
                     warnings.simplefilter("ignore", noise)
                 args.func(args)
+    except Exception as e:
+        if debug:
+            raise
+        if received() is not None:  # a signal cut a library's work short and came out as its error
+            print("concerto-nb: interrupted; no partial output was written", file=sys.stderr)
+            return 143 if received() == signal.SIGTERM else 130
+        if not isinstance(e, (ValueError, OSError, MemoryError)):
+            raise  # a bug's traceback stays
+        # the user's files and options: AudioError and bad settings are ValueErrors, OutputError and
+        # OutputExistsError OSErrors
+        print(f"concerto-nb: error: {'out of memory' if isinstance(e, MemoryError) else e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as e:
         if debug:
             raise
         print("concerto-nb: interrupted; no partial output was written", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
-    except (ValueError, OSError, MemoryError) as e:
-        # the user's files and options: AudioError and bad settings are ValueErrors, OutputError and
-        # OutputExistsError OSErrors; a bug's traceback stays
-        if debug:
-            raise
-        print(f"concerto-nb: error: {'out of memory' if isinstance(e, MemoryError) else e}", file=sys.stderr)
-        return 2
     finally:
         warnings.formatwarning = default_format
     return 0
 
 
+def run() -> None:
+    """The ``concerto-nb`` command: :func:`main`, then exit with its status.
+
+    After an interruption the process ends at once (``os._exit``), without the interpreter's finalisers: a
+    compilation that the signal cut short can leave them unable to run, and they abort (status -6) where the run
+    had already cleaned up and reported.
+    """
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -215,6 +215,25 @@ def test_sigterm_at_any_moment_leaves_all_outputs_or_none(tmp_path, clip16):
         assert not out.exists() or sorted(p.name for p in out.iterdir()) == sorted(pipeline.OUTPUTS)
 
 
+def test_a_signal_a_library_turns_into_its_own_error_reads_as_interrupted(tmp_path, clip16, monkeypatch):
+    """numba, compiling when SIGTERM came, caught the interruption and raised "RuntimeError: no compiled object
+    yet": the run must still end as interrupted (143), without a traceback, and write nothing."""
+    concerto, pianist, _ = clip16
+
+    def separate_cut_short(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises at the next bytecode, long before this ends
+        except KeyboardInterrupt:
+            raise RuntimeError("no compiled object yet for <Library '_localmax'>") from None
+        raise AssertionError("SIGTERM was not raised")
+
+    monkeypatch.setattr(separation, "separate", separate_cut_short)
+    code, lines = cli_main("playalong", concerto, pianist, "-o", tmp_path / "out", "-q")
+    assert code == 143 and lines == ["concerto-nb: interrupted; no partial output was written"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_float_audio_above_full_scale_is_scaled_not_clipped(tmp_path, clip16):
     concerto, _, sr = clip16
     y, _ = io.load_audio(concerto)
