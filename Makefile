@@ -19,13 +19,13 @@ demo: setup
 # the linter, the tests and the docstring examples, then every notebook run top to bottom by nbval (outputs are not
 # compared: they are stripped)
 test: setup
-	$(BIN)/ruff check concerto_nb tests benchmarks
+	$(BIN)/ruff check concerto_nb tests benchmarks scripts
 	$(BIN)/python -m pytest tests concerto_nb --doctest-modules notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600
 
 # the quick tier (about 2 minutes): the linter, the docstring examples, input handling, TSM and mixing
 check: setup
-	$(BIN)/ruff check concerto_nb tests benchmarks
+	$(BIN)/ruff check concerto_nb tests benchmarks scripts
 	$(BIN)/python -m pytest concerto_nb --doctest-modules tests/test_io.py tests/test_reliability.py \
 		tests/test_cli_fuzz.py tests/test_fuzz.py tests/test_tsm.py tests/test_mixing.py tests/test_setup.py
 

@@ -4,7 +4,7 @@
 
 ``benchmarks/soundfont_shift.py`` splits the gap to the oracle on held-out excerpts into what a new
 soundfont costs and what is left on the training soundfonts. This goes one step further in: the
-training batches themselves (:func:`concerto_nb.train.step_batch` with the shipped recipe's seed, N
+training batches themselves (:func:`concerto_nb.mixes.step_batch` with the shipped recipe's seed, N
 batches of 12 six-second mixes spread over its 4000 steps, or over the S steps of other weights), and
 as many fresh mixes of the same stems (another seed: music, soundfonts and rooms the network knows,
 pairings it never heard). For each mix with both sources present: piano SDR of the ideal ratio mask
@@ -22,7 +22,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import evaluation, model, separation, train  # noqa: E402
+from concerto_nb import evaluation, mixes as random_mixes, model, separation  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+import train  # noqa: E402  (scripts/train.py)
 
 SHARED = ROOT / "data" / "sources"
 TRAINING_SEED, FRESH_SEED = 0, 12345
@@ -32,7 +34,7 @@ def gaps(net, mixes, seed, steps):
     """(oracle, network) piano SDR of each mix of the batches of ``steps`` with both sources present."""
     rows = []
     for step in steps:
-        batch = train.step_batch(mixes, 12, seed, step)
+        batch = random_mixes.step_batch(mixes, 12, seed, step)
         for piano, mixture in zip(batch["piano"].numpy(), batch["mixture"].numpy()):
             orch = mixture - piano
             if np.max(np.abs(piano)) == 0 or np.max(np.abs(orch)) == 0:

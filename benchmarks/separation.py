@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/separation.py [--quick] [--weights PATH]
 
-Held out from training (``concerto_nb.train``): the piece Mozart KV488 I everywhere, the
+Held out from training (``scripts/train.py``): the piece Mozart KV488 I everywhere, the
 windows ``train.HELD_OUT`` of Beethoven Op. 37 I and Bach BWV 1055 I, the soundfont MuseScore
 General, the hall's impulse response, one real piano recording and the end of the real
 orchestra clip. Excerpts:
@@ -35,7 +35,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import adaptation, data, evaluation, io, mixing, model, render, separation, train  # noqa: E402
+from concerto_nb import adaptation, data, evaluation, io, mixing, model, render, separation  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+import train  # noqa: E402  (scripts/train.py)
 
 SR = 22050
 SHARED = ROOT / "data" / "sources"
@@ -43,7 +45,7 @@ HALL = SHARED / render.DEMO["concerto_room"]
 
 
 def _rendered(midi_name, start, end, soundfont="musescore"):
-    score = train._load_midi(SHARED / "mutopia_concertos_midi" / midi_name)
+    score = render.load_midi(SHARED / "mutopia_concertos_midi" / midi_name)
     hall = render.load_impulse_response(HALL, SR)
     piano_pm, orch_pm = render.split_stems(render.crop_midi(score, start, end))
     piano = render.apply_room(render.render_midi(piano_pm, SR, soundfont, end - start), hall)

@@ -21,7 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from concerto_nb import evaluation, model, separation, train  # noqa: E402
+from concerto_nb import evaluation, model, separation  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+import train  # noqa: E402  (scripts/train.py)
 from separation import SR, _rendered  # noqa: E402  (the excerpts benchmark's renderer)
 
 PIECE = "Mozart_KV488_mvt1_Allegro.mid"

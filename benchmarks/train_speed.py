@@ -20,7 +20,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from concerto_nb import train  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+import train  # noqa: E402  (scripts/train.py)
 
 SHARED = ROOT / "data" / "sources"
 

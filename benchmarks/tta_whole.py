@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from concerto_nb import adaptation, evaluation, model, separation, train  # noqa: E402
+from concerto_nb import adaptation, evaluation, model, render, separation  # noqa: E402
 from separation import SHARED, SR, _rendered  # noqa: E402  (the excerpts benchmark's renderer)
 
 MOVEMENTS = {"KV488 I": "Mozart_KV488_mvt1_Allegro.mid", "Op. 37 I": "Beethoven_Op37_mvt1_Allegro_con_brio.mid"}
@@ -65,7 +65,7 @@ def main():
     for name, midi_name in MOVEMENTS.items():
         if not any(name.startswith(word) for word in args.movements):
             continue
-        duration = train._load_midi(SHARED / "mutopia_concertos_midi" / midi_name).get_end_time() + 2.0
+        duration = render.load_midi(SHARED / "mutopia_concertos_midi" / midi_name).get_end_time() + 2.0
         piano, orch = _rendered(midi_name, 0.0, duration, args.soundfont)
         mix = piano + orch
         oracle = evaluation.sdr(piano, evaluation.oracle_irm(piano, orch)[0])

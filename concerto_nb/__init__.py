@@ -20,8 +20,8 @@ _EXPORTS = {"load_audio": "io", "save_audio": "io", "mix": "mixing", "playalong"
 __all__ = ["load_audio", "save_audio", "separate", "align", "warp", "mix", "playalong", "__version__"]
 
 
-_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixing", "model", "pipeline", "plots", "render",
-            "separation", "sync", "train", "tsm", "widgets")
+_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixes", "mixing", "model", "pipeline", "plots",
+            "render", "separation", "sync", "tsm", "widgets")
 
 
 def __getattr__(name):

@@ -136,7 +136,7 @@ def adapt(y: np.ndarray, sr: int, net=None, *, piano_only=None, orchestra_only=N
     import torch
     from tqdm.auto import tqdm
 
-    from .train import RandomMixes, training_step
+    from .mixes import RandomMixes, training_step
 
     base = net or masknet.load_model()
     y22 = io.resample(io.to_mono(np.asarray(y, dtype=np.float32)), sr, masknet.SR)

@@ -5,7 +5,6 @@
     concerto-nb warp AUDIO.wav --map map.csv -o OUT.wav
     concerto-nb playalong CONCERTO.wav PIANO.wav -o DIR
     concerto-nb render-demo -o data/demo
-    concerto-nb train --force              # reproduces concerto_nb/weights/masknet.pt
 
 Errors about the user's files are one line on stderr and exit status 2.
 """
@@ -98,9 +97,21 @@ def _passages(text: str):
 
 
 def _train(args):
-    from . import data, io, model, train
+    """Deprecated: the training lives in the repository's ``scripts/train.py`` (same options)."""
+    import importlib.util
+    from pathlib import Path
 
-    io.check_output(args.output or model.WEIGHTS, args.force, suffixes=(".pt",))
+    from . import data
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
+    warnings.warn("`concerto-nb train` is deprecated and goes in 0.9: run `python scripts/train.py` (same options)",
+                  UserWarning, stacklevel=2)
+    if not script.is_file():
+        raise OSError(f"{script}: not found; training needs a clone of the repository (scripts/ and data/sources/)")
+    spec = importlib.util.spec_from_file_location("concerto_nb_train_script", script)
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    train.io.check_output(args.output or train.masknet.WEIGHTS, args.force, suffixes=(".pt",))
     result = train.train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
                          batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
                          workers=args.workers)
@@ -186,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds (default: the demo's 75 s)")
     s.set_defaults(func=_render_demo)
 
-    s = sub.add_parser("train", help="train the separation network from the licensed data (resumable)")
+    s = sub.add_parser("train", help="deprecated: python scripts/train.py (same options)")
     s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
     s.add_argument("--shared-data", default=None,
                    help="folder with the licensed sources (default: the repository's data/sources)")

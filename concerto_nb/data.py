@@ -14,7 +14,7 @@ __all__ = ["DATA_DIR", "DEMO_DIR", "SOURCES_DIR", "demo_path", "demo_time_map", 
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_DIR = DATA_DIR / "demo"
-#: Concerto MIDI, room impulse responses, real recordings: what ``make data``, ``concerto-nb train`` and the tests read.
+#: Concerto MIDI, room impulse responses, real recordings: what ``make data``, ``scripts/train.py`` and the tests read.
 SOURCES_DIR = DATA_DIR / "sources"
 
 _FILES = {

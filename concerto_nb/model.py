@@ -14,7 +14,7 @@ Shape of the computation (after Open-Unmix, much smaller):
     orchestra mask = 1 - M, so the two estimates always add up to the mixture.
 
 About 2.0 M parameters; the weights ship in ``concerto_nb/weights/masknet.pt`` (float16, ~4 MB) and
-``concerto-nb train`` reproduces them from the licensed data in ``data/sources``.
+``python scripts/train.py`` reproduces them from the licensed data in ``data/sources``.
 
 Why the bins go *in* but the mask comes out of the bands: the ideal ratio mask averaged over the
 128 bands separates within about 0.5 dB of the full-resolution one
@@ -24,7 +24,8 @@ energies average away: so every bin's log level feeds the core too (``benchmarks
 "Where the gap is").
 
 Importing this module imports torch; :mod:`concerto_nb.separation` imports it only when the network is used,
-so ``import concerto_nb`` stays light. Training: :mod:`concerto_nb.train`; notebook ``01_source_separation``.
+so ``import concerto_nb`` stays light. Training: ``scripts/train.py`` with :mod:`concerto_nb.mixes`;
+notebook ``01_source_separation``.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ import torch
 from torch import nn
 
 __all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_model", "save_model", "stft_and_mask",
-           "piano_mask"]
+           "piano_mask", "loss_curve_path"]
 
 SR = 22050
 N_FFT = 2048
@@ -135,11 +136,11 @@ def load_model(path=None):
     Raises
     ------
     FileNotFoundError
-        No weights at ``path`` (``concerto-nb train`` makes them).
+        No weights at ``path`` (``python scripts/train.py`` makes them).
     """
     path = Path(path or WEIGHTS)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no separation weights; run `concerto-nb train` to make them")
+        raise FileNotFoundError(f"{path}: no separation weights; run `python scripts/train.py` to make them")
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)  # a file written again is loaded again
     if key not in _LOADED:
@@ -220,3 +221,11 @@ def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_fr
             x = torch.from_numpy(np.ascontiguousarray(mag[:, lo:hi].T, dtype=np.float32))[None]
             out[:, a:b] = model(x)[0].numpy().T[:, a - lo: b - lo]
     return out
+
+
+def loss_curve_path(weights) -> Path:
+    """Where the training (``scripts/train.py``) writes the loss per step of ``weights`` (CSV ``step,loss``).
+
+    Notebook: ``01_source_separation``.
+    """
+    return Path(weights).with_suffix(".loss.csv")

@@ -24,6 +24,7 @@ from . import io
 
 __all__ = [
     "SOUNDFONTS",
+    "load_midi",
     "crop_midi",
     "split_stems",
     "tempo_curve_time_map",
@@ -45,6 +46,22 @@ SOUNDFONTS = {
 }
 
 PIANO_PROGRAMS = range(0, 8)  # GM pianos
+
+
+def load_midi(path):
+    """A MIDI file as ``pretty_midi.PrettyMIDI``, quietly, with Mutopia's mislabelled brass mended.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
+    import pretty_midi
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tempo, Key or Time signature")
+        pm = pretty_midi.PrettyMIDI(str(path))
+    for inst in pm.instruments:
+        if inst.program == 69:  # Mutopia's Op.37 horns and trumpets come out as "english horn"
+            inst.program = 60 if "horn" in inst.name.lower() else 56
+    return pm
 
 
 def crop_midi(pm, start: float, end: float):

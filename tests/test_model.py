@@ -1,8 +1,14 @@
 """The trained separation network: shipped, better than the baseline, deterministic, reproducible."""
+import sys
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from concerto_nb import evaluation, model, separation, sync, train
+from concerto_nb import evaluation, mixes as random_mixes, model, separation, sync
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import train  # noqa: E402  (scripts/train.py)
 
 from conftest import SHARED
 
@@ -193,7 +199,7 @@ def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share(
     stems = {"piano": [np.sin(2 * np.pi * 220 * t)], "piano_corpus": [np.sin(2 * np.pi * 3520 * t)],
              "orchestra": [np.sin(2 * np.pi * 220 * t)], "orchestra_corpus": [np.sin(2 * np.pi * 3520 * t)]}
     for share in (0.0, 0.4, 1.0):
-        mixes = train.RandomMixes(stems, rooms=[], seed=1, corpus_share=share)
+        mixes = random_mixes.RandomMixes(stems, rooms=[], seed=1, corpus_share=share)
         high = [np.mean(np.abs(np.diff(mixes._excerpt(kind)))) > 0.3 for kind in ("piano", "orchestra") * 200]
         assert abs(np.mean(high) - share) < 0.06
 
@@ -205,12 +211,12 @@ def test_the_waveform_term_of_the_loss_is_the_piano_error_that_sdr_measures(demo
     stems = {"piano": [piano], "orchestra": [orchestra]}
 
     def loss(weight):
-        mixes = train.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
-        return train.training_step(net, opt, mixes, 2, seed=5, step=0, waveform_weight=weight)
+        mixes = random_mixes.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
+        return random_mixes.training_step(net, opt, mixes, 2, seed=5, step=0, waveform_weight=weight)
 
     term = (loss(0.5) - loss(0.0)) / 0.5
     # the same batch, separated by the public path with the same network
-    mixes = train.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
+    mixes = random_mixes.RandomMixes(stems, rooms=[], seed=0, segment_s=6.0)
     mixes.rng = np.random.default_rng([5, 0])
     p, o = mixes.batch(2)
     errors = []

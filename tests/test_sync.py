@@ -148,10 +148,10 @@ def test_a_passage_ends_at_its_last_onset_not_in_a_low_notes_decay():
     """Op. 37 I, the end of the cadenza, as the pianist in benchmarks/full_movements.py plays it (MuseScore
     General, a studio): a run down to a low C under the pedal. Its decay flickers by +-2 dB from one 20 ms
     frame to the next; counted as onsets, those put the end of the passage 1.3 s late."""
-    from concerto_nb import render, train
+    from concerto_nb import render
 
     sr, fr = sync.SYNC_SR, sync.FEATURE_RATE
-    pm = train._load_midi(SHARED / "mutopia_concertos_midi" / "Beethoven_Op37_mvt1_Allegro_con_brio.mid")
+    pm = render.load_midi(SHARED / "mutopia_concertos_midi" / "Beethoven_Op37_mvt1_Allegro_con_brio.mid")
     piano = render.crop_midi(render.split_stems(pm)[0], 724.0, 736.0)
     starts = sorted(n.start for inst in piano.instruments for n in inst.notes)
     studio = render.load_impulse_response(SHARED / "openair_irs" / "Genesis 6 Studio Live Room.wav", sr)

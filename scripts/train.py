@@ -1,4 +1,4 @@
-"""Training the separation network on random mixes of piano-only and orchestra-only audio.
+"""Train the separation network on random mixes of piano-only and orchestra-only audio.
 
 Data (all licensed, all in ``data/sources``; Mozart KV488, the demo and test piece, is kept out):
 
@@ -24,21 +24,24 @@ relative to the mixture's mean magnitude (so quiet and loud examples count the s
 :data:`WAVEFORM_WEIGHT` x the error of the estimated piano waveform relative to the mixture, in dB
 (what SDR measures).
 
-``concerto-nb train`` runs :func:`train`: fixed seed, progress bar, a checkpoint every 50 steps
-that a rerun resumes from.
+``python scripts/train.py`` runs :func:`train`: fixed seed, progress bar, a checkpoint every 50 steps
+that a rerun resumes from (``--help`` for the options). The random mixes and the training step are the package's
+(:mod:`concerto_nb.mixes`), shared with test-time adaptation.
 """
 from __future__ import annotations
 
+import argparse
+import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import io, model as masknet, render
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the repository's package, installed or not
+from concerto_nb import data, io, model as masknet, render  # noqa: E402
+from concerto_nb.mixes import RandomMixes, step_batch, training_step  # noqa: E402
 
-__all__ = ["TRAIN_PIECES", "HELD_OUT", "render_training_stems", "RandomMixes", "training_mixes", "step_batch",
-           "training_step", "train", "loss_curve_path"]
 
 TRAIN_PIECES = [
     "Beethoven_Op37_mvt1_Allegro_con_brio.mid",
@@ -81,9 +84,8 @@ CORPUS_SHARE = 0.4  # share of the piano and of the orchestra excerpts drawn fro
 # piano SDR over the same run without it (benchmarks/separation.py)
 WAVEFORM_WEIGHT = 0.05
 TRAIN_ROOMS = ["Arthur Sykes Rymer Auditorium.wav", "St. Margaret's Church.wav"]
-SEGMENT_S = 6.0
 MADE_UP_ROOMS = 0.5
-DEFAULT_CACHE = Path(__file__).resolve().parent.parent / "data" / "cache"
+DEFAULT_CACHE = ROOT / "data" / "cache"
 # (start_s, end_s) of each rendered piece that training never sees: benchmarks/separation.py
 # renders them with the held-out soundfont (both piano and orchestra play throughout)
 HELD_OUT = {
@@ -94,18 +96,6 @@ HELD_OUT_MARGIN_S = 5.0  # reverb tails and the network's context stay out too
 # real recordings kept out of training: one piano recording and the end of the orchestra clip
 HELD_OUT_PIANO = "bach_bwv846_soglia.ogg"
 HELD_OUT_ORCHESTRA_FROM_S = 30.0
-
-
-def _load_midi(path):
-    import pretty_midi
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Tempo, Key or Time signature")
-        pm = pretty_midi.PrettyMIDI(str(path))
-    for inst in pm.instruments:
-        if inst.program == 69:  # Mutopia's Op.37 horns and trumpets come out as "english horn"
-            inst.program = 60 if "horn" in inst.name.lower() else 56
-    return pm
 
 
 def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None) -> dict:
@@ -129,7 +119,7 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfo
     for piece, sf in tqdm(jobs, desc="render training stems", disable=not progress):
         cached = cache_dir / f"{Path(piece).stem}.{sf}.npz"
         if not cached.exists():
-            piano_pm, orch_pm = render.split_stems(_load_midi(shared_data / "mutopia_concertos_midi" / piece))
+            piano_pm, orch_pm = render.split_stems(render.load_midi(shared_data / "mutopia_concertos_midi" / piece))
             p = render.render_midi(piano_pm, masknet.SR, sf).astype(np.float32)
             o = render.render_midi(orch_pm, masknet.SR, sf).astype(np.float32)
             n = min(len(p), len(o))
@@ -224,103 +214,6 @@ def _without_held_out(y, window, margin_s):
     return [part for part in (y[:a], y[b:]) if len(part)]
 
 
-class RandomMixes:
-    """Endless random piano + orchestra mixes (waveforms), reproducible from a seed.
-
-    Notebook: ``01_source_separation``.
-
-    ``made_up_rooms``: share of the room-augmented mixes that get a made-up room
-    (:func:`concerto_nb.render.synthetic_impulse_response`) instead of one of ``rooms``.
-    """
-
-    def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0),
-                 made_up_rooms: float = 0.0, corpus_share: float = 0.0):
-        self.stems, self.rooms = stems, rooms
-        self.made_up_rooms, self.corpus_share = made_up_rooms, corpus_share
-        self.rng = np.random.default_rng(seed)
-        self.n = int(segment_s * masknet.SR)
-        self.peak_range = peak_range
-
-    def _excerpt(self, kind):
-        rng = self.rng
-        sources = self.stems[kind]
-        if self.stems.get(f"{kind}_corpus") and rng.uniform() < self.corpus_share:
-            sources = self.stems[f"{kind}_corpus"]
-        for _ in range(20):  # look for a non-silent excerpt
-            y = sources[rng.integers(len(sources))]
-            start = rng.integers(0, max(1, len(y) - self.n))
-            seg = y[start: start + self.n]
-            if len(seg) == self.n and np.sqrt(np.mean(seg**2)) > 1e-3:
-                return seg / (np.sqrt(np.mean(seg**2)) + 1e-9)
-        return seg
-
-    def _tilt(self, y):
-        # a gentle random spectral tilt: one-pole low- or high-shelf mix
-        from scipy.signal import lfilter
-
-        a = self.rng.uniform(0.0, 0.6)
-        low = lfilter([1 - a], [1, -a], y)
-        w = self.rng.uniform(-0.5, 0.5)
-        return (1 - abs(w)) * y + (w if w > 0 else 0) * low + (-w if w < 0 else 0) * (y - low)
-
-    def example(self):
-        rng = self.rng
-        piano = self._tilt(self._excerpt("piano"))
-        orch = self._tilt(self._excerpt("orchestra"))
-        piano *= 10 ** (rng.uniform(-9, 9) / 20)
-        u = rng.uniform()
-        if u < 0.1:
-            piano *= 0.0  # tutti
-        elif u < 0.2:
-            orch *= 0.0  # cadenza
-        if self.rooms and rng.uniform() < 0.6:
-            if rng.uniform() < self.made_up_rooms:
-                ir = render.synthetic_impulse_response(masknet.SR, rng.uniform(0.4, 2.5), rng, rng.uniform(0.4, 0.9),
-                                                       rng.uniform(0.0, 0.03))
-            else:
-                ir = self.rooms[rng.integers(len(self.rooms))]
-            wet = rng.uniform(0.1, 0.6)
-            # one room, but the piano and the orchestra sit in different places in it
-            piano = render.apply_room(piano, ir, float(np.clip(wet + rng.uniform(-0.1, 0.1), 0.05, 0.7)))
-            orch = render.apply_room(orch, ir, wet)
-        lo, hi = np.log10(self.peak_range)
-        scale = 10 ** rng.uniform(lo, hi) / (np.max(np.abs(piano + orch)) + 1e-9)
-        return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
-
-    def batch(self, size):
-        pairs = [self.example() for _ in range(size)]
-        return np.stack([p for p, _ in pairs]), np.stack([o for _, o in pairs])
-
-
-def _stft(torch, y):
-    window = torch.hann_window(masknet.N_FFT)
-    X = torch.stft(torch.from_numpy(y), masknet.N_FFT, masknet.HOP, window=window, return_complex=True)
-    return X.transpose(1, 2)  # (batch, frames, bins)
-
-
-def _magnitudes(torch, y):
-    return _stft(torch, y).abs()
-
-
-def step_batch(mixes: RandomMixes, batch_size: int, seed: int, step: int) -> dict:
-    """The batch of step ``step``: random mixes that depend only on (seed, step), with their spectrograms.
-
-    Notebook: ``01_source_separation``.
-
-    Returns
-    -------
-    dict of tensors: waveforms ``piano`` and ``mixture`` ``(batch, samples)``, the mixture's STFT
-    ``X`` and the magnitudes ``P`` and ``O`` of the two stems ``(batch, frames, bins)``.
-    """
-    import torch
-
-    mixes.rng = np.random.default_rng([seed, step])
-    piano, orch = mixes.batch(batch_size)
-    mixture = piano + orch
-    return {"piano": torch.from_numpy(piano), "mixture": torch.from_numpy(mixture), "X": _stft(torch, mixture),
-            "P": _magnitudes(torch, piano), "O": _magnitudes(torch, orch)}
-
-
 class _StepBatches:
     """:func:`step_batch` for each step of ``steps``, as a dataset a ``DataLoader``'s workers can make ahead."""
 
@@ -332,44 +225,6 @@ class _StepBatches:
 
     def __getitem__(self, i):
         return step_batch(self.mixes, self.batch_size, self.seed, self.steps[i])
-
-
-def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None,
-                  waveform_weight: float = 0.0, batch: dict | None = None) -> float:
-    """One optimisation step on a batch of random mixes that depends only on (seed, step).
-
-    Notebook: ``01_source_separation``.
-
-    The loss is the L1 distance of the masked magnitudes (see the module's docstring), plus
-    ``waveform_weight`` x the error of the piano waveform (soft mask, mixture phase) in dB
-    relative to the mixture: what SDR measures. ``batch``: the step's :func:`step_batch`, if it
-    was made ahead (by a worker process); else it is made here.
-    """
-    import torch
-
-    torch.manual_seed(seed * 1_000_003 + step)
-    if batch is None:
-        batch = step_batch(mixes, batch_size, seed, step)
-    X, P, O = batch["X"], batch["P"], batch["O"]
-    M = X.abs()
-    mask = net(M)
-    # each example weighs the same whatever its level (the mixes range over 30 dB)
-    level = M.mean(dim=(1, 2)).clamp_min(1e-6)
-    loss = (((mask * M - P).abs().mean(dim=(1, 2)) + ((1 - mask) * M - O).abs().mean(dim=(1, 2))) / level).mean()
-    if waveform_weight:
-        window = torch.hann_window(masknet.N_FFT)
-        estimate = torch.istft((mask * X).transpose(1, 2), masknet.N_FFT, masknet.HOP, window=window,
-                               length=batch["piano"].shape[1])
-        # the two masks add up to 1, so the orchestra's error is the piano's error with its sign flipped
-        error = (batch["piano"] - estimate).pow(2).sum(dim=1)
-        energy = batch["mixture"].pow(2).sum(dim=1).clamp_min(1e-9)
-        loss = loss + waveform_weight * (10 * torch.log10(error / energy + 1e-4)).mean()
-    opt.zero_grad()
-    loss.backward()
-    if clip_norm is not None:
-        torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
-    opt.step()
-    return loss.item()
 
 
 def _made_ahead(dataset, workers: int):
@@ -385,7 +240,7 @@ def _made_ahead(dataset, workers: int):
 
 def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None, *,
                    made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE) -> RandomMixes:
-    """The :class:`RandomMixes` that :func:`train` draws its batches from (by default the shipped
+    """The :class:`concerto_nb.mixes.RandomMixes` that :func:`train` draws its batches from (by default the shipped
     recipe's): the rendered stems (cached in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the
     training rooms.
 
@@ -429,12 +284,12 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
     corpus_share : float
         Share of the piano and of the orchestra excerpts drawn from :data:`CORPUS_WORKS`.
     waveform_weight : float
-        Weight of the waveform error in the loss (:func:`training_step`).
+        Weight of the waveform error in the loss (:func:`concerto_nb.mixes.training_step`).
     hidden : int, optional
         GRU units per direction (default: :class:`concerto_nb.model.MaskNet`'s, 160); fewer train
         and separate faster.
     workers : int
-        Processes that make the batches (:func:`step_batch`) ahead of the network's steps (0: the
+        Processes that make the batches (:func:`concerto_nb.mixes.step_batch`) ahead of the network's steps (0: the
         training process makes each in turn). The batches are the same either way, and so are
         the weights; a worker takes the random mixing and the STFTs off the network's core
         (``benchmarks/train_speed.py``).
@@ -445,7 +300,7 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
     Returns
     -------
     dict with the loss history and the wall time. The loss per step is also written beside the
-    weights (:func:`loss_curve_path`).
+    weights (:func:`concerto_nb.model.loss_curve_path`).
     """
     import torch
     from tqdm.auto import tqdm
@@ -494,14 +349,48 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
     net.eval()
     masknet.save_model(net, out_path)
     # the loss curve travels with the weights (notebook 01 plots the shipped one)
-    np.savetxt(loss_curve_path(out_path), np.c_[np.arange(1, len(history) + 1), history], fmt=["%d", "%.5f"],
+    np.savetxt(masknet.loss_curve_path(out_path), np.c_[np.arange(1, len(history) + 1), history], fmt=["%d", "%.5f"],
                delimiter=",", header="step,loss", comments="")
     return {"history": history, "seconds": time.perf_counter() - t0, "weights": str(out_path)}
 
 
-def loss_curve_path(weights) -> Path:
-    """Where :func:`train` writes the loss per step of the weights at ``weights`` (CSV ``step,loss``).
+def parse_args(argv=None) -> argparse.Namespace:
+    """The options of ``python scripts/train.py`` (and of the deprecated ``concerto-nb train``)."""
+    p = argparse.ArgumentParser(prog="scripts/train.py", description=__doc__.splitlines()[0])
+    p.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
+    p.add_argument("--shared-data", default=None,
+                   help="folder with the licensed sources (default: the repository's data/sources)")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--batch-size", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int, default=None, help="GRU units per direction (default 160)")
+    p.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that make the batches ahead (default 1; 0: none; the weights are the same)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite the weights file")
+    args = p.parse_args(argv)
+    for name, low in (("steps", 1), ("batch_size", 1), ("hidden", 1), ("workers", 0)):
+        value = getattr(args, name)
+        if value is not None and not low <= value <= 10**7:
+            p.error(f"--{name.replace('_', '-')} {value} is outside {low} to 10000000")
+    return args
 
-    Notebook: ``01_source_separation``.
-    """
-    return Path(weights).with_suffix(".loss.csv")
+
+def main(argv=None) -> int:
+    """``python scripts/train.py [options]``: train, then print the weights' path, steps, final loss and time."""
+    args = parse_args(argv)
+    try:
+        io.check_output(args.output or masknet.WEIGHTS, args.force, suffixes=(".pt",))
+    except (ValueError, OSError) as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        return 2
+    result = train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
+                   batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
+                   workers=args.workers)
+    print(f"{result['weights']}: {len(result['history'])} steps, final loss "
+          f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
