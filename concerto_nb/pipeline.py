@@ -137,6 +137,9 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
                                    reverb=reverb)
 
+        # where the pianist stopped and the orchestra waits (sync.align's stepped-over pauses)
+        pauses = [{"reference_s": round(float(r), 2), "performance_s": [round(float(a), 2), round(float(b), 2)]}
+                  for r, a, b in details["pauses"]]
         report = {
             "concerto": str(concerto),
             "pianist": str(pianist),
@@ -151,6 +154,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
                 "low_confidence_share": round(fit["low_confidence_share"], 3),
                 "implausible_tempo_share": round(fit["implausible_tempo_share"], 3),
                 "skips_and_repeats": fit["skips_and_repeats"],
+                "pauses": pauses,
                 "uneven_ends": fit["uneven_ends"],
                 "chroma_shift": details["chroma_shift"],
                 "pitch_offset_semitones": octaves,

@@ -32,6 +32,8 @@ __all__ = [
     "piano_rests",
     "warp_midi",
     "render_midi",
+    "render_sampled_piano",
+    "load_piano_samples",
     "score_to_midi",
     "apply_room",
     "synthetic_impulse_response",
@@ -189,6 +191,78 @@ def render_midi(pm, sr: int, soundfont: str, duration: float | None = None) -> n
     if duration is not None:
         y = y[: int(round(duration * sr))]
     return y
+
+
+def render_sampled_piano(pm, sr: int, samples, duration: float | None = None, release_s: float = 0.25) -> np.ndarray:
+    """Synthesise the notes of ``pm`` from recorded piano samples: a minimal sampler.
+
+    Notebook: ``07_dataset_and_evaluation``.
+
+    Each note plays the sample of the nearest recorded pitch, read faster or slower by the semitones between
+    them (samples every minor third: at most 1.5 semitones away), scaled by ``(velocity / 80) ** 1.5`` (one
+    velocity layer stands for all), and damped over ``release_s`` after the note ends.
+
+    Parameters
+    ----------
+    pm : pretty_midi.PrettyMIDI
+        The notes (every instrument's).
+    sr : int
+        Output sample rate.
+    samples : dict or path
+        ``{midi_pitch: waveform at sr}``, or a folder of files named like ``A0v10.ogg`` / ``D#4v10.ogg``
+        (the Salamander Grand Piano's naming, as ``benchmarks/expressive.py`` fetches it).
+    duration : float, optional
+        Output length in seconds (default: until the last note's release).
+    release_s : float
+        Damper time after a note's end.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+    """
+    if not isinstance(samples, dict):
+        samples = load_piano_samples(samples, sr)
+    pitches = np.array(sorted(samples))
+    notes = [n for inst in pm.instruments for n in inst.notes]
+    end = max([n.end + release_s for n in notes] + [duration or 0.0])
+    y = np.zeros(int(round((duration or end) * sr)) + 1)
+    release = np.exp(-np.arange(int(release_s * sr)) / (0.2 * release_s * sr))
+    for note in notes:
+        nearest = int(pitches[np.argmin(np.abs(pitches - note.pitch))])
+        sample = samples[nearest]
+        rate = 2 ** ((note.pitch - nearest) / 12)  # read this much faster: that many semitones higher
+        held = int((note.end - note.start) * sr)
+        length = min(int((len(sample) - 1) / rate), held + len(release))
+        start = int(round(note.start * sr))
+        length = min(length, len(y) - start)
+        if length <= 0:
+            continue
+        tone = np.interp(np.arange(length) * rate, np.arange(len(sample)), sample)
+        tail = tone[held:]
+        tail *= release[: len(tail)]
+        y[start: start + length] += (note.velocity / 80) ** 1.5 * tone
+    return y[: int(round(duration * sr))] if duration is not None else y
+
+
+def load_piano_samples(folder, sr: int) -> dict:
+    """``{midi_pitch: mono waveform at sr}`` from files named like ``C4v10.ogg`` or ``F#2v10.ogg`` in ``folder``.
+
+    Notebook: ``07_dataset_and_evaluation``.
+    """
+    import re
+
+    from .io import load_audio
+
+    names = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
+    samples = {}
+    for path in sorted(Path(folder).glob("*.ogg")):
+        match = re.match(r"([A-G]#?)(\d)v\d+$", path.stem)
+        if match:
+            pitch = 12 * (int(match.group(2)) + 1) + names[match.group(1)]
+            samples[pitch] = load_audio(path, sr=sr)[0]
+    if not samples:
+        raise FileNotFoundError(f"{folder}: no piano samples named like C4v10.ogg")
+    return samples
 
 
 def score_to_midi(score, programs, qpm: float = 120.0, max_s: float | None = None, velocity: int = 80):

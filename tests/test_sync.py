@@ -316,3 +316,31 @@ def test_lead_in_and_ending_that_do_not_fit_are_reported(demo22):
     found = sync.uneven_ends(time_map, details["played_s"])
     # 15 s appended, less the last decay
     assert [f["kind"] for f in found] == ["ending"] and found[0]["performance_s"] > 13
+
+
+def test_a_breath_is_stepped_over_and_the_notes_after_it_keep_time():
+    """A rubato pianist (:mod:`concerto_nb.performance`) lifts their hands for 2.3 s at a phrase end of KV488 I
+    (from 250 s; MuseScore's piano recorded at home, the reference in FluidR3). DTW spread that silence over
+    the next bars, 2.8 s off; stepped over, the notes after it keep time and nothing is called a repeat."""
+    from concerto_nb import performance, render
+
+    sr = sync.SYNC_SR
+    pm = render.load_midi(SHARED / "mutopia_concertos_midi" / "Mozart_KV488_mvt1_Allegro.mid")
+    piano = render.crop_midi(render.split_stems(pm)[0], 250.0, 266.0)
+    reference = render.render_midi(piano, sr, "fluidr3", 16.0)
+    true_map = performance.expressive_time_map(16.0, 2.0, style="rubato", offset_s=250.0,
+                                               rests=render.piano_rests(piano, 16.0), seed=3)
+    played = performance.humanize(render.warp_midi(piano, true_map), seed=3)
+    pianist = render.render_midi(played, sr, "musescore", true_map[-1, 1] + 1.0)
+    pianist, scale = performance.home_recording(pianist, sr, detune_cents=20.0, seed=1)
+    true_map[:, 1] *= scale
+    onsets = np.unique(np.round([n.start for inst in piano.instruments for n in inst.notes], 3))
+    onsets = onsets[(onsets > 0.05) & (onsets < 15.95)]
+    pause_at = true_map[np.flatnonzero(np.diff(true_map[:, 0]) < 0.002)[0], 0]
+    time_map, details = sync.align(reference, pianist, return_details=True)
+    errors = evaluation.alignment_errors(time_map, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1))
+    near = (onsets > pause_at - 2.0) & (onsets < pause_at + 4.0)
+    assert errors[near].max() < 0.3 and np.median(errors) < 0.03
+    assert len(details["pauses"]) == 1 and abs(details["pauses"][0][0] - pause_at) < 0.3
+    jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"], pauses=details["pauses"])
+    assert [j for j in jumps if j["kind"] == "repeat"] == []

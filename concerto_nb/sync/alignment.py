@@ -8,18 +8,18 @@ import io as _io
 
 import numpy as np
 
-from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_features, _level_db, _shift_pitches,
-                             _tuned_chroma, chroma_shift)
+from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_features, _frames_between_pauses, _level_db,
+                             _shift_pitches, _silences, _tuned_chroma, chroma_shift)
 from .diagnostics import confidence
 from .jumps import realign_jumps, skips_and_repeats
-from .timemap import _note_offs, _timed, map_times, path_to_time_map, refine_with_onsets
+from .timemap import _note_offs, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map, refine_with_onsets
 
 __all__ = ["align"]
 
 
 def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, anchor_step: float = 0.5,
           handle_rests: bool = True, mixture: np.ndarray | None = None, return_details: bool = False,
-          refine: bool = True, realign: bool = True):
+          refine: bool = True, realign: bool = True, step_over_pauses: bool = True):
     """Align a performance with a reference recording.
 
     Notebook: ``04_music_synchronization``.
@@ -41,13 +41,17 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         orchestra together) tells "same piece" from "another piece" far more reliably
         than an imperfectly separated piano does.
     return_details : bool
-        Also return a dict with the raw path, features, confidence, chroma shift and ``played_s``
-        (the pianist's first and last note as ``[reference_s, performance_s]`` pairs).
+        Also return a dict with the raw path, features, confidence, chroma shift, ``played_s``
+        (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
+        (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`).
     realign : bool
         Where the map shows a skip or a repeat (:func:`skips_and_repeats`), re-align around it with a
         path that jumps in one step (:func:`realign_jumps`): DTW alone jumps where that is cheapest.
+    step_over_pauses : bool
+        DTW sees the performance without the inside of its pauses (silences of 0.4 s or more: breaths,
+        fermatas), and the path steps over them: the reference stands still while the pianist pauses.
 
     Returns
     -------
@@ -94,34 +98,63 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     chroma_2 = shift_chroma_vectors(chroma_2, shift)
     dlnco_2 = shift_chroma_vectors(dlnco_2, shift)
     flux_2 = _shift_pitches(flux_2, shift)
-    with contextlib.redirect_stdout(_io.StringIO()):
-        path = sync_via_mrmsdtw(
-            f_chroma1=chroma_1, f_onset1=dlnco_1, f_chroma2=chroma_2, f_onset2=dlnco_2,
-            input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]), threshold_rec=10**6,
-        )
-    path = make_path_strictly_monotonic(path).astype(int)
-    # reference frames mapped to silence in the performance carry no timing information
     perf_level = _level_db(performance, sr, chroma_2.shape[1])
+
+    def dtw(seen):
+        """MrMsDTW on the performance frames ``seen``; the path counts performance frames in ``seen``."""
+        with contextlib.redirect_stdout(_io.StringIO()):
+            path = sync_via_mrmsdtw(
+                f_chroma1=chroma_1, f_onset1=dlnco_1, f_chroma2=chroma_2[:, seen], f_onset2=dlnco_2[:, seen],
+                input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]), threshold_rec=10**6,
+            )
+        return make_path_strictly_monotonic(path).astype(int)
+
+    seen = np.arange(chroma_2.shape[1])
+    path_seen = dtw(seen)
+    if step_over_pauses:
+        ref_level = _level_db(reference, sr, chroma_1.shape[1])
+        pauses_found = _reference_plays_on(_silences(perf_level), path_seen, ref_level, flux_1)
+        if pauses_found:  # again, stepping over them; kept where the music around them then matches better
+            stepped_seen = _frames_between_pauses(pauses_found, chroma_2.shape[1])
+            stepped = dtw(stepped_seen)
+            active = _activity(perf_level)
+            kept = _matching_better(pauses_found, path_seen, np.stack([stepped[0], stepped_seen[stepped[1]]]),
+                                    chroma_1, chroma_2, active)
+            if kept == pauses_found:
+                seen, path_seen = stepped_seen, stepped
+            elif kept:
+                seen = _frames_between_pauses(kept, chroma_2.shape[1])
+                path_seen = dtw(seen)
+    # reference frames mapped to silence in the performance carry no timing information
     perf_active = _activity(perf_level)
     timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
     durations = len(reference) / sr, len(performance) / sr
 
-    def to_time_map(path):
+    def to_time_map(path_seen):
+        path = np.stack([path_seen[0], seen[path_seen[1]]])  # a pause is one step of this path
+        pauses = _pauses_stepped_over(path, _cuts(seen))
         keep = None
         if handle_rests:
             keep = np.zeros(chroma_1.shape[1], dtype=bool)
             keep[path[0]] = timed[np.minimum(path[1], len(timed) - 1)]
-        return path_to_time_map(path, *durations, anchor_step=anchor_step, keep=keep, note_offs=note_offs), keep
+        time_map = path_to_time_map(path, *durations, anchor_step=anchor_step, keep=keep, note_offs=note_offs,
+                                    pauses=pauses[:, 1:])
+        return time_map, keep, path, pauses
 
-    time_map, keep = to_time_map(path)
-    jumps = skips_and_repeats(time_map, played_s=_played_s(time_map, keep, path, perf_active)) if realign else []
+    time_map, keep, path, pauses = to_time_map(path_seen)
+    jumps = skips_and_repeats(time_map, played_s=_played_s(time_map, keep, path, perf_active),
+                              pauses=pauses) if realign else []
     if jumps:
-        path = realign_jumps(path, jumps, (chroma_1, dlnco_1), (chroma_2, dlnco_2))
-        time_map, keep = to_time_map(path)
+        # re-aligned where DTW saw the performance: jumps' times on the axis without the pauses
+        for jump in jumps:
+            jump["performance_s"] = _without_pauses(jump["performance_s"], _cuts(seen)).tolist()
+        path_seen = realign_jumps(path_seen, jumps, (chroma_1, dlnco_1), (chroma_2[:, seen], dlnco_2[:, seen]))
+        time_map, keep, path, pauses = to_time_map(path_seen)
     on_path = np.minimum(path[1], len(perf_active) - 1)
     active_on_path = perf_active[on_path]
     if refine:
+        time_map = _place_pauses(time_map, pauses, flux_1, flux_2)
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
     if not return_details:
         return time_map
@@ -130,6 +163,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     details = {
         "path": path,
         "played_s": _played_s(time_map, keep, path, perf_active),
+        "pauses": pauses,
         "chroma_reference": chroma_1,
         "chroma_performance": chroma_2,
         "chroma_shift": shift,
@@ -137,6 +171,73 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarray, onsets_ref: np.ndarray,
+                        edge_s: float = 0.15, around_s: float = 2.0, max_dip_db: float = 10.0, min_onsets: int = 2,
+                        stood_still_s: float = 0.1) -> list:
+    """The ``silences`` of the performance (frames) where the reference plays on: pauses, not rests.
+
+    On a first path, the reference frames given to a silence's inside (``edge_s`` in from each side) must not be
+    quieter than the reference's music around them (``around_s`` either side) by more than ``max_dip_db``, median
+    against median (a rest in the score is quieter in the reference too), and must hold at least ``min_onsets``
+    note onsets (a hall's reverberation fills a rest without any), unless the path already stood still there
+    (the reference advanced at most ``stood_still_s`` while the pianist was silent).
+    """
+    from .timemap import _onset_peaks
+
+    peaks = _onset_peaks(onsets_ref)
+    edge, around = int(round(edge_s * FEATURE_RATE)), int(round(around_s * FEATURE_RATE))
+    pauses = []
+    for start, stop in silences:
+        # the reference frames the path gives the silence's inside (a strictly monotonic path may step over it)
+        before, after = np.flatnonzero(path[1] < start + edge), np.flatnonzero(path[1] >= stop - edge)
+        if not len(before) or not len(after):
+            continue
+        lo, hi = path[0][before[-1]] + 1, path[0][after[0]]
+        lo, hi = min(lo, hi - 1), max(hi, lo + 1)
+        neighbourhood = np.concatenate([ref_level_db[max(0, lo - around): lo], ref_level_db[hi: hi + around]])
+        if not len(neighbourhood) or np.median(ref_level_db[lo:hi]) < np.median(neighbourhood) - max_dip_db:
+            continue
+        if hi - lo <= stood_still_s * FEATURE_RATE or np.sum((peaks >= lo) & (peaks < hi)) >= min_onsets:
+            pauses.append((start, stop))
+    return pauses
+
+
+def _matching_better(pauses: list, path: np.ndarray, stepped: np.ndarray, chroma_ref: np.ndarray,
+                     chroma_perf: np.ndarray, active: np.ndarray, around_s: int = 3) -> list:
+    """The ``pauses`` (performance frames) around which the ``stepped`` path (performance frames) matches the
+    chroma better than ``path`` does: mean :func:`confidence` per second over the ``around_s`` seconds of
+    reference either side of the step. A rest taken for a pause leaves the music after it misaligned."""
+    per_second = [confidence(chroma_ref, chroma_perf, p, active=active[np.minimum(p[1], len(active) - 1)])[1]
+                  for p in (path, stepped)]
+    kept = []
+    for start, stop in pauses:
+        after = np.flatnonzero(stepped[1] >= stop)
+        if not len(after):
+            continue
+        second = stepped[0][after[0]] // FEATURE_RATE
+        window = slice(max(0, second - around_s), second + around_s + 1)
+        before_step, with_step = (np.nanmean(c[window]) if np.isfinite(c[window]).any() else 0.0 for c in per_second)
+        if with_step > before_step:
+            kept.append((start, stop))
+    return kept
+
+
+def _cuts(seen: np.ndarray) -> np.ndarray:
+    """Performance ``(start_s, end_s)`` of the stretches DTW did not see (``seen``: the frames it saw)."""
+    cut = np.flatnonzero(np.diff(seen) > 1)  # seen[k] and seen[k + 1] are either side of a cut
+    return np.stack([(seen[cut] + 1) / FEATURE_RATE, seen[cut + 1] / FEATURE_RATE], axis=1).reshape(-1, 2)
+
+
+def _pauses_stepped_over(path: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """``[reference_s, performance start_s, end_s]`` of each pause (``cuts``) the path steps over: the
+    reference time where it steps."""
+    rows = []
+    for start_s, end_s in cuts:
+        before = np.flatnonzero(path[1] < start_s * FEATURE_RATE)
+        rows.append((path[0][before[-1]] / FEATURE_RATE if len(before) else 0.0, start_s, end_s))
+    return np.array(rows, dtype=float).reshape(-1, 3)
 
 
 def _played_s(time_map: np.ndarray, keep: np.ndarray | None, path: np.ndarray, perf_active: np.ndarray) -> list:

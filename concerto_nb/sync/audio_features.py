@@ -8,6 +8,8 @@ import io as _io
 
 import numpy as np
 
+from .._arrays import runs
+
 __all__ = ["FEATURE_RATE", "SYNC_SR", "chroma_variety", "pitch_profile", "pitch_offset", "features", "semitone_flux",
            "chroma_shift", "chroma"]
 
@@ -310,3 +312,27 @@ def _shift_pitches(bands: np.ndarray, chroma_shift: int) -> np.ndarray:
     else:
         out[:semitones] = bands[-semitones:]
     return out
+
+
+def _silences(level_db: np.ndarray, min_s: float = 0.4, max_s: float = 5.0, floor_db: float = -40.0) -> list:
+    """``(first, last + 1)`` frames of the interior silences of ``min_s`` to ``max_s``: frames below the noise
+    floor (``floor_db`` under the loud parts, or 10 dB above the quietest frames where a noisy home recording
+    never gets that low, up to -30 dB). A longer silence is a pianist counting through a tutti; silence at either
+    end is the time map's ends' business."""
+    floor = min(max(floor_db, np.percentile(level_db, 3) + 10.0), -30.0)
+    return [(a, b) for a, b in runs(level_db < floor, int(round(min_s * FEATURE_RATE)))
+            if a > 0 and b < len(level_db) and b - a <= max_s * FEATURE_RATE]
+
+
+def _frames_between_pauses(silences: list, n_frames: int, kept_s: float = 0.1) -> np.ndarray:
+    """Indices of the performance frames DTW sees: all but the inside of each pause in ``silences``.
+
+    A pause (a breath, a fermata's silence, a stop to think) is silence the reference does not have: DTW has to
+    spread it over the music around it, and put the notes after a 3 s breath seconds off. Each pause keeps
+    ``kept_s`` at each side and loses its inside; the path steps over it, and the map holds the reference still.
+    """
+    keep = np.ones(n_frames, dtype=bool)
+    edge = int(round(kept_s * FEATURE_RATE))
+    for start, stop in silences:
+        keep[start + edge: stop - edge] = False
+    return np.flatnonzero(keep)

@@ -196,7 +196,7 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
         else:
             msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
         messages.append(msg)
-    jumps = skips_and_repeats(time_map, played_s=details["played_s"])
+    jumps = skips_and_repeats(time_map, played_s=details["played_s"], pauses=details.get("pauses"))
     for jump in jumps:
         (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
         msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"

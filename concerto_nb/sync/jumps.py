@@ -7,13 +7,13 @@ import numpy as np
 
 from .._arrays import runs
 from .audio_features import FEATURE_RATE
-from .timemap import map_times
+from .timemap import _with_pauses, _without_pauses, map_times
 
 __all__ = ["skips_and_repeats", "realign_jumps"]
 
 
 def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
-                      played_s=None):
+                      played_s=None, pauses=None):
     """Passages the pianist skipped or played again, as the time map shows them.
 
     Notebook: ``04_music_synchronization``.
@@ -26,7 +26,8 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
     passage. Each is reported as the map's segments inside the run that are that flat (or
     steep) themselves: the window would blur its ends by ``window_s``. With ``played_s``
     (``details["played_s"]`` of :func:`align`) only the part between the pianist's first and last
-    note is looked at: the two ends are :func:`uneven_ends`' business.
+    note is looked at: the two ends are :func:`uneven_ends`' business. ``pauses`` (``details["pauses"]``)
+    are taken out of the performance first: a pianist who stops for a breath has not repeated anything.
 
     Returns
     -------
@@ -34,6 +35,15 @@ def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float 
         ``{"kind": "skip" | "repeat", "reference_s": [start, end], "performance_s": [start, end]}``,
         in reference order.
     """
+    if pauses is not None and len(pauses):
+        quiet = np.asarray(pauses, dtype=float).reshape(-1, 3)[:, 1:]  # (performance start, end) per pause
+        found = skips_and_repeats(np.column_stack([time_map[:, 0], _without_pauses(time_map[:, 1], quiet)]),
+                                  min_s, window_s, max_ratio,
+                                  None if played_s is None else [[r, float(_without_pauses(p, quiet))]
+                                                                 for r, p in played_s])
+        for jump in found:
+            jump["performance_s"] = [round(float(x), 2) for x in _with_pauses(jump["performance_s"], quiet)]
+        return found
     step = 0.1
     if played_s is None:
         start, end = 0.0, time_map[-1, 0]

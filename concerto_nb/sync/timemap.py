@@ -10,6 +10,10 @@ from .audio_features import FEATURE_RATE
 
 __all__ = ["path_to_time_map", "refine_with_onsets", "map_times"]
 
+#: Reference seconds a pause's step may span (a rest is wider and crossed by a line): the score's silence around
+#: a breath, a note or two (``benchmarks/expressive.py``).
+MAX_PAUSE_STEP_S = 0.4
+
 
 def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
            level_rise_db: float = 1.0, level_frames: int = 5) -> np.ndarray:
@@ -47,7 +51,7 @@ def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_ri
 
 def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
                      keep: np.ndarray | None = None, smooth_s: float = 0.5,
-                     note_offs: np.ndarray | None = None) -> np.ndarray:
+                     note_offs: np.ndarray | None = None, pauses: np.ndarray | None = None) -> np.ndarray:
     """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
 
     Notebook: ``04_music_synchronization``.
@@ -68,6 +72,9 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
         Performance times (s) where the pianist's last note of a passage ends (see :func:`align`). With
         ``keep``, the map goes on in the passage's tempo from its last onset to the note-off within
         2 s after it, and only then turns into the line through the rest.
+    pauses : np.ndarray [shape=(P, 2)], optional
+        Performance ``(start_s, end_s)`` of the pauses the path steps over (``align(step_over_pauses=True)``):
+        the map steps there, unsmoothed.
 
     Returns
     -------
@@ -93,12 +100,14 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     p_known = np.concatenate([[0.0], perf_of_ref[valid], held[:, 1], [perf_duration]])
     order = np.argsort(t_known, kind="stable")
     perf = np.interp(t, t_known[order], np.maximum.accumulate(p_known[order]))
-    win = max(1, int(round(smooth_s * FEATURE_RATE)))
-    if win > 1:
-        kernel = np.ones(win) / win
-        padded = np.pad(perf, (win // 2, win - 1 - win // 2), mode="edge")
-        perf = np.convolve(padded, kernel, mode="valid")
+    # a pause the path steps over (``align(step_over_pauses=True)``) is a step of the map between the known
+    # frames either side of it: smoothing across it would spread it over the notes around, so the moving
+    # average stays on each side, and both ends of the step are anchors
+    steps = _pause_steps(path, valid, np.zeros((0, 2)) if pauses is None else pauses,
+                         max_frames=int(MAX_PAUSE_STEP_S * FEATURE_RATE))
+    perf = _smoothed_between(perf, steps, max(1, int(round(smooth_s * FEATURE_RATE))))
     grid = np.arange(anchor_step, ref_duration - anchor_step / 2, anchor_step)
+    grid = np.concatenate([grid, t[steps], t[np.minimum(steps + 1, len(t) - 1)]])
     if keep is not None:
         # the first and last onset of each passage are anchors too: where the pianist enters or stops,
         # the map bends (the tempo through a rest is not the tempo played), and a grid anchor up to
@@ -110,6 +119,39 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     anchors = anchors[(anchors[:, 1] > 0) & (anchors[:, 1] < perf_duration)]
     time_map = np.vstack([[0.0, 0.0], anchors, [ref_duration, perf_duration]])
     return _strictly_increasing(time_map)
+
+
+def _pause_steps(path: np.ndarray, valid: np.ndarray, pauses: np.ndarray, max_frames: int) -> np.ndarray:
+    """Reference frames ``i`` where the map steps from frame ``i`` to ``i + 1`` over one of the ``pauses``
+    (performance ``(start_s, end_s)`` rows the path steps over), widened to the known (``valid``) frames either
+    side; steps wider than ``max_frames`` are lines through a rest, left out."""
+    known = np.flatnonzero(valid)
+    steps = []
+    for start_s, end_s in np.asarray(pauses, dtype=float).reshape(-1, 2):
+        over = np.flatnonzero((path[1][:-1] < start_s * FEATURE_RATE) & (path[1][1:] >= end_s * FEATURE_RATE - 1e-6))
+        if not len(over):
+            continue
+        a, b = int(path[0][over[0]]), int(path[0][over[0] + 1])
+        lo, hi = known[known <= a], known[known >= b]
+        lo, hi = (lo[-1] if len(lo) else a), (hi[0] if len(hi) else b)
+        if hi - lo <= max_frames:
+            steps.extend(range(lo, hi))
+    return np.unique(np.array(steps, dtype=int))
+
+
+def _smoothed_between(perf: np.ndarray, steps: np.ndarray, win: int) -> np.ndarray:
+    """Moving average of ``win`` frames over each stretch of ``perf`` between the ``steps`` (a step at ``i``
+    lies between frames ``i`` and ``i + 1``), each stretch padded with its own end values."""
+    if win <= 1:
+        return perf
+    out = perf.copy()
+    kernel = np.ones(win) / win
+    bounds = np.concatenate([[0], np.asarray(steps, dtype=int) + 1, [len(perf)]])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a > 1:
+            padded = np.pad(perf[a:b], (win // 2, win - 1 - win // 2), mode="edge")
+            out[a:b] = np.convolve(padded, kernel, mode="valid")
+    return out
 
 
 def _passages(valid: np.ndarray, max_gap_s: float = 0.2) -> list:
@@ -240,6 +282,98 @@ def refine_with_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf
     moved = anchors + np.column_stack([np.zeros(len(shift)), shift])
     moved = moved[(moved[:, 1] > 0) & (moved[:, 1] < time_map[-1, 1])]
     return _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
+
+
+def _onset_peaks(onsets: np.ndarray) -> np.ndarray:
+    """Frames where the summed onset features peak above their median plus their spread: note onsets."""
+    strength = onsets.sum(axis=0)
+    return np.flatnonzero((strength[1:-1] > strength[:-2]) & (strength[1:-1] >= strength[2:])
+                          & (strength[1:-1] > np.median(strength) + np.std(strength))) + 1
+
+
+def _place_pauses(time_map: np.ndarray, pauses: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
+                  look_s: float = 1.0, match_s: float = 0.15) -> np.ndarray:
+    """Put each pause's step between the two reference notes the pianist played either side of it.
+
+    DTW matches the silence kept at a pause's edges with whatever reference frames cost least, so the step
+    can land a note off: the note after a breath then maps to before it, seconds early. The map before the step
+    is continued in its own tempo and the map after it back in its own; the step goes half-way between the
+    consecutive reference onsets (within ``look_s``) for which the most reference onsets around land within
+    ``match_s`` of one of the pianist's, the left ones along the map before, the right ones along the map after
+    (a note on the wrong side lands seconds from any). Half-way, whatever the onset features' latency (the same
+    for every onset); on a tie, nearest the instant half-way between the pianist's last note before the pause
+    and first after it, taken back to the reference.
+    """
+    peaks = _onset_peaks(onsets_perf) / FEATURE_RATE
+    ref_peaks = _onset_peaks(onsets_ref) / FEATURE_RATE
+    for ref_s, start_s, end_s in np.asarray(pauses, dtype=float).reshape(-1, 3):
+        before = np.flatnonzero(time_map[:, 1] <= start_s + 1e-6)
+        after = np.flatnonzero(time_map[:, 1] >= end_s - 1e-6)
+        last = peaks[(peaks < start_s) & (peaks >= start_s - look_s)]
+        first = peaks[(peaks > end_s) & (peaks <= end_s + look_s)]
+        if not len(before) or not len(after) or before[-1] == 0 or after[0] == len(time_map) - 1 \
+                or not len(last) or not len(first):
+            continue
+        i, j = before[-1], after[0]
+        (t_i, p_i), (t_j, p_j) = time_map[i], time_map[j]
+        if t_j - t_i > MAX_PAUSE_STEP_S:
+            continue  # a line through a rest, not a step
+        # each side's tempo (performance s per reference s) over its last / first second
+        left_rate = max((p_i - np.interp(t_i - 1.0, *time_map.T)) / min(1.0, t_i), 1e-3)
+        right_rate = max(np.interp(t_j + 1.0, *time_map.T) - p_j, 1e-3)
+
+        def left(r):
+            return np.where(r <= t_i, np.interp(r, *time_map.T), p_i + (r - t_i) * left_rate)
+
+        def right(r):
+            return np.where(r >= t_j, np.interp(r, *time_map.T), p_j + (r - t_j) * right_rate)
+
+        # the onsets' reference times: the inverse of each side's map
+        inverse = np.interp([last[-1], first[0]], time_map[:, 1], time_map[:, 0])
+        ref_last = t_i + (last[-1] - p_i) / left_rate if last[-1] > p_i else inverse[0]
+        ref_first = t_j - (p_j - first[0]) / right_rate if first[0] < p_j else inverse[1]
+        if not ref_last < ref_first:
+            continue
+        c = 0.5 * (ref_last + ref_first)
+        # the step lies between two consecutive reference onsets: the pair after which the most reference onsets
+        # near the step land on a pianist's onset (within match_s), the nearest such pair on a tie
+        near = ref_peaks[(ref_peaks > c - look_s) & (ref_peaks < c + look_s)]
+        candidates = 0.5 * (near[:-1] + near[1:])
+        if len(candidates):
+            def matched(c):
+                mapped = np.where(near < c, left(near), right(near))
+                return np.sum(np.min(np.abs(mapped[:, None] - peaks[None, :]), axis=1) <= match_s)
+
+            scores = np.array([matched(x) for x in candidates])
+            best = np.flatnonzero(scores == scores.max())
+            c = float(candidates[best[np.argmin(np.abs(candidates[best] - c))]])
+        kept = (time_map[:, 0] < min(c, t_i) - 0.01) | (time_map[:, 0] > max(c, t_j) + 0.01)
+        step = [[c - 0.005, float(min(left(np.array(c - 0.005)), start_s))],
+                [c, float(max(right(np.array(c)), end_s))]]
+        time_map = np.vstack([time_map[kept], step])
+        time_map = time_map[np.argsort(time_map[:, 0], kind="stable")]
+    return time_map
+
+
+def _without_pauses(times, pauses) -> np.ndarray:
+    """Performance ``times`` (s) with the ``pauses`` (``(start_s, end_s)`` rows) taken out: a time inside a
+    pause becomes the pause's start."""
+    times = np.asarray(times, dtype=float)
+    out = times.copy()
+    for start, end in np.asarray(pauses, dtype=float).reshape(-1, 2):
+        out -= np.clip(times - start, 0.0, end - start)
+    return out
+
+
+def _with_pauses(times, pauses) -> np.ndarray:
+    """The inverse of :func:`_without_pauses`: times on the pause-less axis back on the recording's own."""
+    out = np.asarray(times, dtype=float).copy()
+    removed = 0.0
+    shifted = np.zeros_like(out)
+    for start, end in np.asarray(pauses, dtype=float).reshape(-1, 2):
+        shifted += np.where(out > start - removed, end - start, 0.0)  # at a pause's start: before it
+        removed += end - start
+    return out + shifted
 
 
 def _strictly_increasing(time_map: np.ndarray, min_step: float = 1e-3) -> np.ndarray:
