@@ -12,7 +12,8 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
                              _shift_pitches, _silences, _tuned_chroma, chroma_shift)
 from .diagnostics import confidence
 from .jumps import realign_jumps, skips_and_repeats
-from .timemap import _note_offs, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map, refine_with_onsets
+from .timemap import (_note_offs, _onset_peaks, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map,
+                      refine_with_onsets)
 
 __all__ = ["align"]
 
@@ -50,8 +51,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         Where the map shows a skip or a repeat (:func:`skips_and_repeats`), re-align around it with a
         path that jumps in one step (:func:`realign_jumps`): DTW alone jumps where that is cheapest.
     step_over_pauses : bool
-        DTW sees the performance without the inside of its pauses (silences of 0.4 s or more: breaths,
-        fermatas), and the path steps over them: the reference stands still while the pianist pauses.
+        DTW sees the performance without the inside of its pauses (silences of 0.4-5 s where the reference
+        plays on: breaths, a stop after a fermata), and the path steps over them: the reference stands still
+        while the pianist pauses (``docs/alignment.md``).
 
     Returns
     -------
@@ -184,8 +186,6 @@ def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarr
     note onsets (a hall's reverberation fills a rest without any), unless the path already stood still there
     (the reference advanced at most ``stood_still_s`` while the pianist was silent).
     """
-    from .timemap import _onset_peaks
-
     peaks = _onset_peaks(onsets_ref)
     edge, around = int(round(edge_s * FEATURE_RATE)), int(round(around_s * FEATURE_RATE))
     pauses = []
