@@ -101,8 +101,6 @@ def _train(args):
     import importlib.util
     from pathlib import Path
 
-    from . import data
-
     script = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
     warnings.warn("`concerto-nb train` is deprecated and goes in 0.9: run `python scripts/train.py` (same options)",
                   UserWarning, stacklevel=2)
@@ -111,12 +109,7 @@ def _train(args):
     spec = importlib.util.spec_from_file_location("concerto_nb_train_script", script)
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
-    train.io.check_output(args.output or train.masknet.WEIGHTS, args.force, suffixes=(".pt",))
-    result = train.train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
-                         batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
-                         workers=args.workers)
-    print(f"{result['weights']}: {len(result['history'])} steps, final loss "
-          f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
+    train.run(args)  # the script's options are these
 
 
 def _bounded(kind, low, high):

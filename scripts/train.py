@@ -376,19 +376,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def main(argv=None) -> int:
-    """``python scripts/train.py [options]``: train, then print the weights' path, steps, final loss and time."""
-    args = parse_args(argv)
-    try:
-        io.check_output(args.output or masknet.WEIGHTS, args.force, suffixes=(".pt",))
-    except (ValueError, OSError) as e:
-        print(f"train: error: {e}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> None:
+    """Check the output, train with ``args`` (:func:`parse_args`' options), then print the weights' path, steps,
+    final loss and time. A weights file that exists without ``--force`` is an ``OSError``, before any work."""
+    io.check_output(args.output or masknet.WEIGHTS, args.force, suffixes=(".pt",))
     result = train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
                    batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
                    workers=args.workers)
     print(f"{result['weights']}: {len(result['history'])} steps, final loss "
           f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
+
+
+def main(argv=None) -> int:
+    """``python scripts/train.py [options]``: :func:`run`; a bad output path is one line and exit status 2."""
+    try:
+        run(parse_args(argv))
+    except (ValueError, OSError) as e:
+        print(f"train: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -111,6 +111,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
             )
         return make_path_strictly_monotonic(path).astype(int)
 
+    # the frames where the pianist plays (gaps under 1 s between notes closed)
+    perf_active = _activity(perf_level)
     seen = np.arange(chroma_2.shape[1])
     path_seen = dtw(seen)
     if step_over_pauses:
@@ -119,16 +121,14 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         if pauses_found:  # again, stepping over them; kept where the music around them then matches better
             stepped_seen = _frames_between_pauses(pauses_found, chroma_2.shape[1])
             stepped = dtw(stepped_seen)
-            active = _activity(perf_level)
             kept = _matching_better(pauses_found, path_seen, np.stack([stepped[0], stepped_seen[stepped[1]]]),
-                                    chroma_1, chroma_2, active)
+                                    chroma_1, chroma_2, perf_active)
             if kept == pauses_found:
                 seen, path_seen = stepped_seen, stepped
             elif kept:
                 seen = _frames_between_pauses(kept, chroma_2.shape[1])
                 path_seen = dtw(seen)
     # reference frames mapped to silence in the performance carry no timing information
-    perf_active = _activity(perf_level)
     timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
     durations = len(reference) / sr, len(performance) / sr
