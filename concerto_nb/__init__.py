@@ -10,7 +10,7 @@ Stages, one module each (synchronization a subpackage by concern, as synctoolbox
 - :mod:`concerto_nb.pipeline` - all of it: :func:`playalong`
 - :mod:`concerto_nb.io`, :mod:`concerto_nb.data`, :mod:`concerto_nb.render`, :mod:`concerto_nb.evaluation`
 """
-__version__ = "0.8.1"
+__version__ = "0.9.0"
 
 # The top-level functions are imported on first use (PEP 562), so that ``concerto-nb`` starts, and can be
 # interrupted cleanly, before numpy and the stage modules load.

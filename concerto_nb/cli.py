@@ -63,7 +63,8 @@ def _warp(args):
     if abs(time_map[-1, 0] - duration) > 0.5:
         raise ValueError(f"{args.map} covers {time_map[-1, 0]:.2f} s of reference, but {args.audio} lasts "
                          f"{duration:.2f} s: was the map made for this recording?")
-    io.save_audio(args.output, tsm.warp(y, sr, time_map, method=args.method), sr, args.force)
+    io.save_audio(args.output, tsm.warp(y, sr, time_map, method=args.method, semitones=args.semitones), sr,
+                  args.force)
     print(args.output)
 
 
@@ -73,8 +74,8 @@ def _playalong(args):
     report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
                                 separation_method=args.separation, tsm_method=args.tsm,
                                 balance_db=args.balance_db, reverb=args.reverb, progress=not args.quiet,
-                                accept_low_confidence=args.accept_low_confidence)
-    print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "levels", "outputs")}, indent=2))
+                                accept_low_confidence=args.accept_low_confidence, keep_pitch=args.keep_pitch)
+    print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "tuning", "levels", "outputs")}, indent=2))
 
 
 def _render_demo(args):
@@ -94,22 +95,6 @@ def _passages(text: str):
     if not pairs or any(len(p) != 2 or p[1] <= p[0] for p in pairs):
         raise argparse.ArgumentTypeError(f"{text!r}: write passages as START-END,START-END with START < END")
     return pairs
-
-
-def _train(args):
-    """Deprecated: the training lives in the repository's ``scripts/train.py`` (same options)."""
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parent.parent / "scripts" / "train.py"
-    warnings.warn("`concerto-nb train` is deprecated and goes in 0.9: run `python scripts/train.py` (same options)",
-                  UserWarning, stacklevel=2)
-    if not script.is_file():
-        raise OSError(f"{script}: not found; training needs a clone of the repository (scripts/ and data/sources/)")
-    spec = importlib.util.spec_from_file_location("concerto_nb_train_script", script)
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
-    train.run(args)  # the script's options are these
 
 
 def _bounded(kind, low, high):
@@ -161,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(a more reliable confidence)")
     s.set_defaults(func=_align)
 
-    s = sub.add_parser("warp", help="time-scale AUDIO along a time map, pitch unchanged")
+    s = sub.add_parser("warp", help="time-scale AUDIO along a time map, pitch unchanged (or --semitones)")
     s.add_argument("audio")
     s.add_argument("--map", required=True, help="CSV from `concerto-nb align`")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--method", default="hps", choices=TSM_METHODS)
+    s.add_argument("--semitones", type=_bounded(float, -12.0, 12.0), default=0.0,
+                   help="also shift the pitch by this much (-12 to 12; 0.3 is 30 cents)")
     s.set_defaults(func=_warp)
 
     s = sub.add_parser("playalong", help="orchestra at the pianist's tempo, mixed with the pianist")
@@ -180,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.add_argument("--accept-low-confidence", action="store_true",
                    help="mix even if the recordings do not seem to be the same piece")
+    s.add_argument("--keep-pitch", action="store_true",
+                   help="leave the orchestra at the concerto's pitch even if your recording is transposed or tuned "
+                        "differently (by default it is shifted to yours)")
     s.set_defaults(func=_playalong)
 
     s = sub.add_parser("render-demo", help="render the demo data from the concerto MIDI")
@@ -189,19 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--duration", type=_bounded(float, 1.0, 3600.0), default=None,
                    help="seconds (default: the demo's 75 s)")
     s.set_defaults(func=_render_demo)
-
-    s = sub.add_parser("train", help="deprecated: python scripts/train.py (same options)")
-    s.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
-    s.add_argument("--shared-data", default=None,
-                   help="folder with the licensed sources (default: the repository's data/sources)")
-    s.add_argument("--steps", type=_bounded(int, 1, 10**7), default=4000)
-    s.add_argument("--batch-size", type=_bounded(int, 1, 4096), default=12)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--hidden", type=_bounded(int, 1, 4096), default=None, help="GRU units per direction (default 160)")
-    s.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
-    s.add_argument("--workers", type=_bounded(int, 0, 64), default=1,
-                   help="processes that make the batches ahead (default 1; 0: none; the weights are the same)")
-    s.set_defaults(func=_train)
 
     for action in sub.choices.values():
         action.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")

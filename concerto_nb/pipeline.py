@@ -21,6 +21,10 @@ OUTPUTS = ("orchestra_warped.wav", "mix.wav", "time_map.csv", "report.json")
 #: An octave between the separated piano and the pianist is reported when its profile correlation beats the
 #: unshifted one by this much (tests/test_reliability.py: an octave-low concerto 0.36, the demo 0 as is).
 OCTAVE_MARGIN = 0.2
+#: A pianist this many cents or more from the concerto gets the orchestra moved to their pitch: about the smallest
+#: mistuning heard between two instruments, and above the tuning estimate's few cents of error
+#: (benchmarks/pitch_shift.py).
+MIN_RETUNE_CENTS = 5.0
 
 
 class LowConfidenceError(ValueError):
@@ -58,7 +62,7 @@ class _Stages:
 
 def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_method: str = "model",
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
-              accept_low_confidence: bool = False) -> dict:
+              accept_low_confidence: bool = False, keep_pitch: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
 
     Notebook: ``00_overview``.
@@ -83,6 +87,12 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         Show progress bars (stages, and chunks within the long ones).
     accept_low_confidence : bool
         Make the mix even when the alignment confidence says the recordings are not the same piece.
+    keep_pitch : bool
+        Leave the orchestra at the concerto's pitch. By default, a pianist who plays transposed (up to a
+        tritone) or tuned away from the concerto (a home piano rarely sits at A = 440 Hz) by
+        :data:`MIN_RETUNE_CENTS` or more gets the orchestra shifted to their pitch
+        (:func:`concerto_nb.sync.pitch_difference_cents`, then :func:`concerto_nb.tsm.warp`'s ``semitones``);
+        the report's ``tuning`` says by how much, and a warning says so.
 
     Raises
     ------
@@ -96,7 +106,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
     Returns
     -------
     report : dict
-        What ``report.json`` holds: inputs, stage timings (s), alignment confidence,
+        What ``report.json`` holds: inputs, stage timings (s), alignment confidence, tuning,
         loudness levels, output paths, warnings.
     """
     mixing.check_settings(balance_db=balance_db, reverb=reverb)
@@ -126,13 +136,17 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         octaves, margin = sync.pitch_offset(ref, perf)
         if abs(abs(octaves) - 12) <= 1 and margin > OCTAVE_MARGIN:
             fit["warnings"].insert(0, sync.diagnostics.octave_apart(octaves, concerto, sr_c))
+        cents = details["pitch_difference_cents"]
+        shift_cents = cents if abs(cents) >= MIN_RETUNE_CENTS and not keep_pitch else 0.0
+        if abs(cents) >= MIN_RETUNE_CENTS:
+            fit["warnings"].append(sync.diagnostics.out_of_tune(cents, shifted=bool(shift_cents)))
         report_warnings = fit["warnings"]
         for msg in report_warnings:
             warnings.warn(msg, stacklevel=2)
         del ref, mixture, perf
         orchestra_est = io.resample(orchestra_est, sr_c, sr)
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
-                                      progress=progress)
+                                      semitones=shift_cents / 100.0, progress=progress)
         del orchestra_est
         mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
                                    reverb=reverb)
@@ -159,6 +173,12 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
                 "chroma_shift": details["chroma_shift"],
                 "pitch_offset_semitones": octaves,
                 "anchors": int(len(time_map)),
+            },
+            "tuning": {
+                "concerto_cents": details["tuning_cents"][0],
+                "pianist_cents": details["tuning_cents"][1],
+                "pianist_above_concerto_cents": round(cents, 1),
+                "orchestra_shifted_cents": round(shift_cents, 1),
             },
             "levels": levels,
             "outputs": {name: str(p) for name, p in outputs.targets.items()},

@@ -355,7 +355,7 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """The options of ``python scripts/train.py`` (and of the deprecated ``concerto-nb train``)."""
+    """The options of ``python scripts/train.py``."""
     p = argparse.ArgumentParser(prog="scripts/train.py", description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", default=None, help="weights file (default: the shipped one)")
     p.add_argument("--shared-data", default=None,

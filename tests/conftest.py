@@ -1,7 +1,9 @@
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from concerto_nb import data, io, pipeline, sync
 
@@ -30,3 +32,15 @@ def playalong_demo(tmp_path_factory):
         warnings.simplefilter("ignore")
         report = pipeline.playalong(data.demo_path("concerto"), data.demo_path("pianist"), out, progress=False)
     return out, report
+
+
+@pytest.fixture(scope="session")
+def clip16(tmp_path_factory):
+    """C: 16 s of the demo concerto from 8 s; P: the matching 15.6 s of the demo pianist (16-bit WAV, 44.1 kHz)."""
+    folder = tmp_path_factory.mktemp("clip16")
+    concerto, sr = io.load_audio(data.demo_path("concerto"))
+    pianist, _ = io.load_audio(data.demo_path("pianist"))
+    a, b = np.interp([8.0, 24.0], *data.demo_time_map().T)
+    sf.write(folder / "C.wav", concerto[8 * sr: 24 * sr], sr, subtype="PCM_16")
+    sf.write(folder / "P.wav", pianist[int(a * sr): int(b * sr)], sr, subtype="PCM_16")
+    return folder / "C.wav", folder / "P.wav", sr

@@ -77,13 +77,3 @@ def test_cli_never_writes_over_an_input(tmp_path):
     with pytest.raises(Exception):
         io.check_output(src, force=True, inputs=[src])
     assert cli.main(["warp", str(src), "--map", str(data.demo_path("time_map")), "-o", str(src), "--force"]) == 2
-
-
-def test_the_deprecated_train_command_runs_the_training_script(tmp_path, capsys):
-    """`concerto-nb train` warns and hands its options to scripts/train.py, which refuses to overwrite weights."""
-    weights = tmp_path / "weights.pt"
-    weights.write_bytes(b"not to be lost")
-    with pytest.warns(UserWarning, match="python scripts/train.py"):
-        code = cli.main(["train", "-o", str(weights), "--steps", "1"])
-    assert code == 2 and "exists already" in capsys.readouterr().err
-    assert weights.read_bytes() == b"not to be lost"

@@ -16,18 +16,6 @@ import soundfile as sf
 from concerto_nb import cli, data, io, mixing, pipeline, separation, sync, tsm
 
 
-@pytest.fixture(scope="module")
-def clip16(tmp_path_factory):
-    """C: 16 s of the demo concerto from 8 s; P: the matching 15.6 s of the demo pianist (16-bit WAV, 44.1 kHz)."""
-    folder = tmp_path_factory.mktemp("clip16")
-    concerto, sr = io.load_audio(data.demo_path("concerto"))
-    pianist, _ = io.load_audio(data.demo_path("pianist"))
-    a, b = np.interp([8.0, 24.0], *data.demo_time_map().T)
-    sf.write(folder / "C.wav", concerto[8 * sr: 24 * sr], sr, subtype="PCM_16")
-    sf.write(folder / "P.wav", pianist[int(a * sr): int(b * sr)], sr, subtype="PCM_16")
-    return folder / "C.wav", folder / "P.wav", sr
-
-
 def cli_main(*args):
     """``concerto-nb ARGS`` in this process: (exit status, stderr lines)."""
     import contextlib

@@ -58,15 +58,18 @@ from .audio_features import (
     chroma_shift,
     chroma_variety,
     features,
+    pitch_difference_cents,
     pitch_offset,
     pitch_profile,
     semitone_flux,
+    tuning_cents,
 )
 from .jumps import realign_jumps, skips_and_repeats
 from .timemap import map_times, path_to_time_map, refine_with_onsets
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE",
            "MAX_IMPLAUSIBLE_TEMPO_SHARE", "MIN_CHROMA_VARIETY", "features", "semitone_flux", "chroma", "chroma_shift",
-           "chroma_variety", "pitch_profile", "pitch_offset", "path_to_time_map", "refine_with_onsets", "map_times",
+           "chroma_variety", "pitch_profile", "pitch_offset", "pitch_difference_cents",
+           "tuning_cents", "path_to_time_map", "refine_with_onsets", "map_times",
            "skips_and_repeats", "realign_jumps", "confidence", "low_confidence_share", "implausible_tempo_share",
            "uneven_ends", "align"]

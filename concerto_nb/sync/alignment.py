@@ -9,7 +9,8 @@ import io as _io
 import numpy as np
 
 from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_features, _frames_between_pauses, _level_db,
-                             _shift_pitches, _silences, _tuned_chroma, chroma_shift)
+                             _shift_pitches, _silences, _tuned_chroma, chroma_shift,
+                             pitch_difference_cents)
 from .diagnostics import confidence
 from .jumps import realign_jumps, skips_and_repeats
 from .timemap import (_note_offs, _onset_peaks, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map,
@@ -42,7 +43,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         orchestra together) tells "same piece" from "another piece" far more reliably
         than an imperfectly separated piano does.
     return_details : bool
-        Also return a dict with the raw path, features, confidence, chroma shift, ``played_s``
+        Also return a dict with the raw path, features, confidence, chroma shift, ``tuning_cents`` (the two
+        recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`), ``played_s``
         (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
         (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
     refine : bool
@@ -92,7 +94,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     with contextlib.redirect_stdout(_io.StringIO()), ThreadPoolExecutor(2) as pool:
         jobs = [pool.submit(_alignment_features, reference, sr), pool.submit(_alignment_features, performance, sr)]
         mixture_chroma = pool.submit(_tuned_chroma, mixture, sr) if return_details and mixture is not None else None
-        (chroma_1, dlnco_1, flux_1), (chroma_2, dlnco_2, flux_2) = (job.result() for job in jobs)
+        (chroma_1, dlnco_1, flux_1, *tunings_1), (chroma_2, dlnco_2, flux_2, *tunings_2) = (j.result() for j in jobs)
         mixture_chroma = mixture_chroma.result() if mixture_chroma is not None else None
     cens_1 = quantized_chroma_to_CENS(chroma_1, 201, 50, FEATURE_RATE)[0]
     cens_2 = quantized_chroma_to_CENS(chroma_2, 201, 50, FEATURE_RATE)[0]
@@ -169,10 +171,21 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "chroma_reference": chroma_1,
         "chroma_performance": chroma_2,
         "chroma_shift": shift,
+        "tuning_cents": (tunings_1[1], tunings_2[1]),
+        "pitch_difference_cents": _pitch_difference(shift, tunings_1, tunings_2),
         "confidence": overall,
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _pitch_difference(shift: int, tunings_1: list, tunings_2: list) -> float:
+    """:func:`pitch_difference_cents` from the tunings the chroma was computed with (synctoolbox's estimate, a few
+    cents off at 22.05 kHz), its cents then taken from the finer :func:`tuning_cents`. ``tunings_*``:
+    ``[feature tuning, tuning_cents]`` of each recording."""
+    coarse = pitch_difference_cents(shift, tunings_1[0], tunings_2[0])
+    fine = tunings_2[1] - tunings_1[1]
+    return coarse + (fine - (tunings_2[0] - tunings_1[0]) + 50.0) % 100.0 - 50.0
 
 
 def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarray, onsets_ref: np.ndarray,

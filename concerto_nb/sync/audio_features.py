@@ -10,7 +10,8 @@ import numpy as np
 
 from .._arrays import runs
 
-__all__ = ["FEATURE_RATE", "SYNC_SR", "chroma_variety", "pitch_profile", "pitch_offset", "features", "semitone_flux",
+__all__ = ["FEATURE_RATE", "SYNC_SR", "chroma_variety", "pitch_profile", "pitch_offset", "pitch_difference_cents",
+           "tuning_cents", "features", "semitone_flux",
            "chroma_shift", "chroma"]
 
 FEATURE_RATE = 50  # Hz, synctoolbox's default
@@ -225,14 +226,41 @@ def semitone_flux(y: np.ndarray, sr: int = SYNC_SR, tuning: float = 0.0, n_fft: 
     return np.maximum(0.0, np.diff(log, axis=1, prepend=log[:, :1]))
 
 
+def tuning_cents(y: np.ndarray, sr: int = SYNC_SR) -> float:
+    """A recording's deviation from A = 440 Hz in cents, -50 to 50, to the cent.
+
+    Notebook: ``04_music_synchronization``.
+
+    synctoolbox's ``estimate_tuning`` (libfmp's frequency distribution folded onto one semitone), its window
+    kept at 0.37 s whatever the rate: its default of 16384 samples is meant for 44.1 kHz, and at 22.05 kHz it
+    reads a recording moved by a known number of cents up to 3 cents wrong (to the cent with this window; the
+    check is in tests/test_tuning.py).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import sync
+    >>> t = np.arange(5 * sync.SYNC_SR) / sync.SYNC_SR
+    >>> sync.tuning_cents(np.sin(2 * np.pi * 440 * 2 ** (-20 / 1200) * t))  # an A 20 cents flat
+    -20.0
+    """
+    from synctoolbox.feature.utils import estimate_tuning
+
+    window = int(2 ** round(np.log2(16384 * sr / 44100)))  # 0.37 s, a power of two
+    return float(estimate_tuning(np.asarray(y, dtype=np.float64), sr, N=window))
+
+
 def _alignment_features(y: np.ndarray, sr: int):
-    """:func:`features` and :func:`semitone_flux` of one recording, its tuning estimated once."""
+    """:func:`features` and :func:`semitone_flux` of one recording; the tuning their filterbanks used
+    (synctoolbox's estimate, as its own pipeline makes it: the alignment was tuned with it), and
+    :func:`tuning_cents`."""
     from synctoolbox.feature.utils import estimate_tuning
 
     y = np.asarray(y, dtype=np.float64)  # once: features would copy a float32 recording again
-    tuning = estimate_tuning(y, sr)
-    chroma_q, dlnco = features(y, sr, tuning)
-    return chroma_q, dlnco, semitone_flux(y, sr, tuning, frames=chroma_q.shape[1])
+    feature_tuning = estimate_tuning(y, sr)
+    chroma_q, dlnco = features(y, sr, feature_tuning)
+    flux = semitone_flux(y, sr, feature_tuning, frames=chroma_q.shape[1])
+    return chroma_q, dlnco, flux, float(feature_tuning), tuning_cents(y, sr)
 
 
 def _tuned_chroma(y: np.ndarray, sr: int) -> np.ndarray:
@@ -286,6 +314,42 @@ def chroma_shift(cens_reference: np.ndarray, cens_performance: np.ndarray, margi
     if best != 0 and costs[best] < margin * np.median(costs):
         return best
     return 0
+
+
+def pitch_difference_cents(chroma_shift: int, reference_tuning: float, performance_tuning: float) -> float:
+    """How many cents the performance sounds above the reference: a transposition plus a tuning difference.
+
+    Notebook: ``04_music_synchronization``.
+
+    Each recording's chroma is computed on its own tuning, so :func:`chroma_shift` counts whole semitones between
+    the two tuned scales; the difference of the tunings adds the rest:
+
+    .. math:: c = 100\\,s + t_{perf} - t_{ref}, \\quad s \\in \\{-6, \\dots, 5\\}
+
+    with :math:`s` the nearest transposition that rolls the performance's chroma by ``chroma_shift`` onto the
+    reference's. Octaves are invisible to chroma (:func:`pitch_offset` sees them).
+
+    Parameters
+    ----------
+    chroma_shift : int
+        0-11, as :func:`chroma_shift` returns it (``np.roll`` of the performance's chroma).
+    reference_tuning, performance_tuning : float
+        The tunings, in cents, that the two chroma sequences were computed with.
+
+    Returns
+    -------
+    cents : float
+
+    Examples
+    --------
+    >>> from concerto_nb import sync
+    >>> sync.pitch_difference_cents(10, 5.0, 4.0)  # two semitones up, one cent lower tuned
+    199.0
+    >>> sync.pitch_difference_cents(0, 5.0, -25.0)  # a home piano 30 cents flat
+    -30.0
+    """
+    semitones = -((int(chroma_shift) + 6) % 12 - 6)
+    return float(100.0 * semitones + performance_tuning - reference_tuning)
 
 
 def chroma(y: np.ndarray, sr: int = SYNC_SR, tuning: float = 0.0) -> np.ndarray:

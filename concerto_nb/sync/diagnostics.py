@@ -12,7 +12,7 @@ from .jumps import _local_ratio, _plausible_part, skips_and_repeats
 
 __all__ = ["MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE", "MAX_IMPLAUSIBLE_TEMPO_SHARE",
            "MIN_CHROMA_VARIETY", "implausible_tempo_share", "uneven_ends", "low_confidence_share", "confidence",
-           "not_the_piece", "octave_apart", "how_the_recording_fits"]
+           "not_the_piece", "octave_apart", "out_of_tune", "how_the_recording_fits"]
 
 #: Below this :func:`confidence` (measured on the mixture), the recordings are probably not the same music.
 #: Demo concerto against its pianist 0.68, against the first or second half of it 0.74 / 0.58, the real
@@ -153,6 +153,28 @@ def octave_apart(semitones: int, concerto, sr: int) -> str:
     return (f"{Path(concerto).name} sounds an octave {'below' if semitones < 0 else 'above'} your recording: "
             f"is its sample rate right? Its header says {sr} Hz; "
             f"{round(sr * 2.0 ** -round(semitones / 12))} Hz would put it in your octave")
+
+
+def out_of_tune(cents: float, *, shifted: bool) -> str:
+    """The sentence for a pianist transposed or tuned away from the concerto
+    (:func:`~concerto_nb.sync.pitch_difference_cents`), and what was done about it.
+
+    Notebook: ``04_music_synchronization``.
+
+    Examples
+    --------
+    >>> from concerto_nb.sync import diagnostics
+    >>> diagnostics.out_of_tune(-30.0, shifted=True).split(": ")[0]
+    'your recording sounds 30 cents below the concerto'
+    >>> diagnostics.out_of_tune(199.0, shifted=False)
+    'your recording sounds 1.99 semitones above the concerto: the orchestra was kept at its pitch'
+    """
+    amount = f"{abs(cents):.0f} cents" if abs(cents) < 50 else f"{abs(cents) / 100:.2f} semitones"
+    direction = "above" if cents > 0 else "below"
+    if shifted:
+        return (f"your recording sounds {amount} {direction} the concerto: the orchestra is shifted "
+                f"{'up' if cents > 0 else 'down'} to match (--keep-pitch leaves it as it was)")
+    return f"your recording sounds {amount} {direction} the concerto: the orchestra was kept at its pitch"
 
 
 def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pianist) -> dict:
