@@ -281,14 +281,34 @@ def alignment_errors(time_map: np.ndarray, events: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    time_map : np.ndarray [shape=(K, 2)]
-        Estimated ``[reference_s, performance_s]``.
+    time_map : np.ndarray [shape=(K, 2) or (K, 3)]
+        Estimated ``[reference_s, performance_s]``; a map that jumps (a ``segment`` column,
+        :func:`concerto_nb.sync.time_map_with_jumps`) is read in the segment that plays at each event's
+        performance time, so a passage played twice is judged on each take.
     events : np.ndarray [shape=(E, 2)]
-        True ``[reference_s, performance_s]`` of events (e.g. piano onsets).
+        True ``[reference_s, performance_s]`` of events (e.g. piano onsets); a reference time may come
+        twice (a restart).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import evaluation
+    >>> restart = np.array([[0.0, 0.0, 0], [10.0, 10.0, 0], [5.0, 10.0, 1], [20.0, 25.0, 1]])
+    >>> evaluation.alignment_errors(restart, np.array([[6.0, 6.0], [6.0, 11.0], [15.0, 20.0]])).tolist()
+    [0.0, 0.0, 0.0]
     """
+    from .io import check_time_map, time_map_segments
     from .sync import map_times
 
-    estimated = map_times(time_map, events[:, 0])
+    events = np.asarray(events, dtype=float)
+    pieces = time_map_segments(check_time_map(time_map))
+    # the piece that plays at each event's performance time (the later one at a cut)
+    starts = np.array([piece[0, 1] for piece in pieces])
+    which = np.clip(np.searchsorted(starts, events[:, 1], side="right") - 1, 0, len(pieces) - 1)
+    estimated = np.empty(len(events))
+    for k, piece in enumerate(pieces):
+        here = which == k
+        estimated[here] = map_times(piece, events[here, 0])
     return np.abs(estimated - events[:, 1])
 
 

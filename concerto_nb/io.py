@@ -39,6 +39,8 @@ __all__ = [
     "save_time_map",
     "load_time_map",
     "check_time_map",
+    "time_map_segments",
+    "TIME_MAP_HEADER",
 ]
 
 
@@ -431,19 +433,24 @@ def save_audio(path, y: np.ndarray, sr: int, force: bool = False, subtype: str |
     return path
 
 
+#: The columns of a time map CSV; ``segment`` only in one that jumps.
+TIME_MAP_HEADER = ["reference_s", "performance_s", "segment"]
+
+
 def save_time_map(path, time_map: np.ndarray, force: bool = False) -> Path:
-    """Write a time map ``(K, 2)`` [reference_s, performance_s] as CSV with a header.
+    """Write a time map ``(K, 2)`` [reference_s, performance_s] as CSV with a header; one that jumps
+    (:func:`concerto_nb.sync.time_map_with_jumps`, ``(K, 3)``) gets a third column, ``segment``.
 
     Notebook: ``00_overview``.
     """
     path = check_output(path, force)
-    time_map = np.asarray(time_map, dtype=float)
+    time_map = check_time_map(time_map)
 
     def write(tmp):
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["reference_s", "performance_s"])
-            w.writerows([[f"{r:.6f}", f"{p:.6f}"] for r, p in time_map])
+            w.writerow(TIME_MAP_HEADER[: time_map.shape[1]])
+            w.writerows([[f"{r:.6f}", f"{p:.6f}", *[f"{int(k)}" for k in rest]] for r, p, *rest in time_map])
 
     atomic_write(path, write)
     return path
@@ -463,12 +470,16 @@ def load_time_map(path) -> np.ndarray:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: cannot read time map ({e})") from None
-    if not rows or [c.strip() for c in rows[0]] != ["reference_s", "performance_s"]:
-        raise ValueError(f"{path}: a time map CSV starts with the header 'reference_s,performance_s'")
+    header = [c.strip() for c in rows[0]] if rows else []
+    if header not in (TIME_MAP_HEADER[:2], TIME_MAP_HEADER):
+        raise ValueError(f"{path}: a time map CSV starts with the header 'reference_s,performance_s' "
+                         "(and ',segment' if it jumps)")
     try:
-        time_map = np.array([[float(a), float(b)] for a, b in rows[1:]], dtype=float)
+        time_map = np.array([[float(x) for x in row] for row in rows[1:]], dtype=float)
+        if time_map.ndim != 2 or time_map.shape[1] != len(header):
+            raise ValueError
     except ValueError:
-        raise ValueError(f"{path}: time map rows must be two numbers each") from None
+        raise ValueError(f"{path}: time map rows must be {len(header)} numbers each") from None
     try:
         return check_time_map(time_map)
     except ValueError as e:
@@ -476,17 +487,44 @@ def load_time_map(path) -> np.ndarray:
 
 
 def check_time_map(time_map) -> np.ndarray:
-    """``time_map`` as a float ``(K, 2)`` array, or a ``ValueError`` that says what is wrong with it.
+    """``time_map`` as a float ``(K, 2)`` array, or ``(K, 3)`` for one that jumps, or a ``ValueError`` that says
+    what is wrong with it.
 
     Notebook: ``00_overview``.
+
+    A map that jumps (:func:`concerto_nb.sync.time_map_with_jumps`) has a third column, ``segment``: 0, 1, 2, ...
+    in order; each segment has at least 2 rows, strictly increasing in both columns, and starts no earlier in
+    performance time than the one before ends.
     """
     time_map = np.asarray(time_map, dtype=float)
-    if time_map.ndim != 2 or time_map.shape[1] != 2 or len(time_map) < 2:
-        raise ValueError(f"a time map is (K >= 2, 2) [reference_s, performance_s], got shape {time_map.shape}")
+    if time_map.ndim != 2 or time_map.shape[1] not in (2, 3) or len(time_map) < 2:
+        raise ValueError(f"a time map is (K >= 2, 2) [reference_s, performance_s] (or (K, 3) with a segment "
+                         f"column), got shape {time_map.shape}")
     if not np.all(np.isfinite(time_map)):
         raise ValueError("time map holds NaN or infinite values")
-    if np.any(time_map < 0) or np.any(time_map > MAX_TIME_MAP_S):
+    if np.any(time_map[:, :2] < 0) or np.any(time_map[:, :2] > MAX_TIME_MAP_S):
         raise ValueError(f"time map values must lie between 0 and {MAX_TIME_MAP_S:.0f} s")
-    if np.any(np.diff(time_map, axis=0) <= 0):
+    segment = time_map[:, 2] if time_map.shape[1] == 3 else np.zeros(len(time_map))
+    if segment[0] != 0 or np.any(~np.isin(np.diff(segment), (0, 1))):
+        raise ValueError("a time map's segment column counts 0, 1, 2, ... in order")
+    within = np.diff(segment) == 0
+    if np.any(np.diff(time_map[:, :2], axis=0)[within] <= 0):
         raise ValueError("time map needs >= 2 rows, strictly increasing in both columns")
+    if np.any(np.bincount(segment.astype(int)) < 2):
+        raise ValueError("each segment of a time map needs >= 2 rows")
+    if np.any(np.diff(time_map[:, 1])[~within] < 0):
+        raise ValueError("a time map's segments must follow each other in performance time")
     return time_map
+
+
+def time_map_segments(time_map) -> list:
+    """The strictly increasing ``(K_i, 2)`` pieces of a time map (:func:`check_time_map`): one for a map that
+    does not jump.
+
+    Notebook: ``05_time_scale_modification``.
+    """
+    time_map = check_time_map(time_map)
+    if time_map.shape[1] == 2:
+        return [time_map]
+    cuts = np.flatnonzero(np.diff(time_map[:, 2])) + 1
+    return [piece[:, :2] for piece in np.split(time_map, cuts)]

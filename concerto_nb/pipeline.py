@@ -145,6 +145,8 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
             warnings.warn(msg, stacklevel=2)
         del ref, mixture, perf
         orchestra_est = io.resample(orchestra_est, sr_c, sr)
+        if details["jumps"]:  # the orchestra goes back (restart) or ahead (skip) with the pianist
+            time_map = sync.time_map_with_jumps(time_map, details["jumps"])
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
                                       semitones=shift_cents / 100.0, progress=progress)
         del orchestra_est
@@ -169,6 +171,8 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
                 "implausible_tempo_share": round(fit["implausible_tempo_share"], 3),
                 "skips_and_repeats": fit["skips_and_repeats"],
                 "pauses": pauses,
+                "jumps": [{"kind": j["kind"], "performance_s": round(j["performance_s"], 2),
+                           "reference_s": [round(r, 2) for r in j["reference_s"]]} for j in details["jumps"]],
                 "uneven_ends": fit["uneven_ends"],
                 "chroma_shift": details["chroma_shift"],
                 "pitch_offset_semitones": octaves,

@@ -65,11 +65,14 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     y : np.ndarray [shape=(n,) or (channels, n)]
         Audio on the reference time axis.
     sr : int
-    time_map : np.ndarray [shape=(K, 2)]
+    time_map : np.ndarray [shape=(K, 2) or (K, 3)]
         ``[reference_s, performance_s]``, strictly increasing; the last row gives the output
         duration. A first row other than (0, 0), say (r0, p0), starts the output with p0 s of
         silence and the audio at r0 s. Slowing down by more than :data:`MAX_STRETCH` overall
-        is refused.
+        is refused. A map that jumps (:func:`concerto_nb.sync.time_map_with_jumps`: a third
+        column numbers its segments) plays each segment's stretch of ``y`` in its own span of
+        the output, cross-faded over 50 ms at each cut: after a restart the orchestra plays
+        the passage again.
     method : {"hps", "wsola", "pv", "ola", "rubberband"}
     chunk_s : float
         Chunk length in seconds (``np.inf``: one piece; rubberband always works in
@@ -101,7 +104,7 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     494
     """
     from ._arrays import check_audio, check_sample_rate
-    from .io import check_time_map
+    from .io import check_time_map, time_map_segments
 
     if method not in METHODS:
         raise ValueError(f"unknown TSM method {method!r}; choose from {METHODS}")
@@ -110,6 +113,13 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     sr = check_sample_rate(sr)
     y2 = np.atleast_2d(check_audio(y))
     time_map = check_time_map(time_map)
+    if time_map.shape[1] == 3:  # a map that jumps: each segment on its own, cross-faded at the cuts
+        pieces = time_map_segments(time_map)
+        if len(pieces) > 1:
+            out = _warp_segments(y2, sr, pieces, method=method, chunk_s=chunk_s, semitones=semitones,
+                                 progress=progress)
+            return out if np.ndim(y) == 2 else out[0]
+        time_map = pieces[0]
     (r0, p0), ref_end = time_map[0], y2.shape[1] / sr
     if r0 >= ref_end - 1.0 / sr:
         raise ValueError(f"the time map starts at {r0:.2f} s of reference, but the audio lasts {ref_end:.2f} s")
@@ -141,6 +151,40 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     if lead:
         out = np.pad(out, [(0, 0), (lead, 0)])
     return out if np.ndim(y) == 2 else out[0]
+
+
+def _warp_segments(y2: np.ndarray, sr: int, pieces: list, *, fade_s: float = 0.05, **options) -> np.ndarray:
+    """:func:`warp` of ``y2`` ``(channels, n)`` along each piece of a map that jumps, into one output.
+
+    Each piece reaches ``fade_s / 2`` past its cuts along its own first or last tempo, so that the two sides
+    of a cut overlap for ``fade_s`` and cross-fade with complementary linear ramps."""
+    ref_end, fade = y2.shape[1] / sr, int(round(fade_s * sr))
+    out = np.zeros((y2.shape[0], int(round(pieces[-1][-1, 1] * sr))), dtype=np.float32)
+    for k, piece in enumerate(pieces):
+        head, tail = k > 0 and _extended(piece, -fade_s / 2, ref_end), k < len(pieces) - 1 and _extended(
+            piece, fade_s / 2, ref_end)
+        piece = np.vstack([p for p in (head, piece, tail) if p is not False])
+        (r0, p0), (r1, _) = piece[0], piece[-1]
+        seg = warp(y2[:, int(round(r0 * sr)): int(round(r1 * sr))], sr, piece - [r0, p0], **options)
+        start = int(round(p0 * sr))
+        seg = seg[:, : out.shape[1] - start]
+        weight = np.ones(seg.shape[1], dtype=np.float32)
+        if head is not False:  # fade in over the overlap with the piece before
+            weight[:fade] = np.linspace(0, 1, fade + 2, dtype=np.float32)[1:-1][: len(weight[:fade])]
+        if tail is not False:
+            weight[-fade:] = np.minimum(weight[-fade:], np.linspace(1, 0, fade + 2, dtype=np.float32)[1:-1])
+        out[:, start: start + seg.shape[1]] += seg * weight
+    return out
+
+
+def _extended(piece: np.ndarray, seconds: float, ref_end: float):
+    """The anchor ``seconds`` of performance before the first row (negative) or after the last, along the
+    piece's tempo there; False where the reference or the output's start leaves no room."""
+    (ra, pa), (rb, pb) = (piece[0], piece[1]) if seconds < 0 else (piece[-2], piece[-1])
+    slope = (rb - ra) / (pb - pa)  # reference seconds per performance second
+    r, p = (ra, pa) if seconds < 0 else (rb, pb)
+    row = np.array([r + slope * seconds, p + seconds])
+    return row[None] if 0 <= row[0] <= ref_end and row[1] >= 0 else False
 
 
 def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int, chunk_s: float,

@@ -117,10 +117,14 @@ def test_playalong_names_a_skipped_passage(tmp_path):
                         str(p_path), "-o", str(tmp_path / "out"), "-q", "--tsm", "rubberband"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "the pianist seems to skip" in r.stderr
+    assert "you skip from" in r.stderr and "the orchestra skips with you" in r.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [j["kind"] for j in report["alignment"]["skips_and_repeats"]] == ["skip"]
+    assert [j["kind"] for j in report["alignment"]["jumps"]] == ["skip"]
+    assert abs(report["alignment"]["jumps"][0]["performance_s"] - 20.0) < 0.5
     assert len(io.load_audio(tmp_path / "out" / "mix.wav")[0]) == len(pianist) - 12 * sr
+    # the map jumps: two segments, as warp reads them
+    assert len(io.time_map_segments(io.load_time_map(tmp_path / "out" / "time_map.csv"))) == 2
 
 
 def test_hpss_is_deterministic_and_chunking_changes_nothing(demo22):

@@ -85,3 +85,20 @@ def test_time_map_roundtrip_and_validation(tmp_path):
     bad.write_text("a,b\n0,0\n")
     with pytest.raises(ValueError, match="header"):
         io.load_time_map(bad)
+
+
+def test_a_time_map_that_jumps_has_a_segment_column(tmp_path):
+    restart = np.array([[0.0, 0.0, 0], [10.0, 10.0, 0], [5.0, 10.0, 1], [20.0, 25.0, 1]])
+    path = io.save_time_map(tmp_path / "map.csv", restart)
+    assert path.read_text().splitlines()[:2] == ["reference_s,performance_s,segment", "0.000000,0.000000,0"]
+    np.testing.assert_allclose(io.load_time_map(path), restart)
+    pieces = io.time_map_segments(restart)
+    assert [p.tolist() for p in pieces] == [[[0, 0], [10, 10]], [[5, 10], [20, 25]]]
+    for rows, message in [
+        ([[0, 0, 0], [10, 10, 0], [5, 10, 2], [20, 25, 2]], "counts 0, 1, 2"),  # a segment number left out
+        ([[0, 0, 0], [10, 10, 0], [5, 10, 1]], ">= 2 rows"),
+        ([[0, 0, 0], [10, 10, 0], [5, 9, 1], [20, 25, 1]], "follow each other"),  # goes back in performance time
+        ([[0, 0, 0], [10, 10, 0], [5, 10, 1], [4, 25, 1]], "strictly increasing"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            io.check_time_map(np.array(rows, dtype=float))

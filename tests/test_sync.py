@@ -296,6 +296,30 @@ def test_realign_jumps_moves_skips_and_repeats_to_where_the_pianist_jumped(demo2
     assert abs(path[0, k] - ref_of(30.0)) < 0.3
 
 
+def test_a_restart_is_followed_by_a_map_that_jumps_back(demo22):
+    """The pianist plays 20-30 s of their part twice, as after a slip: the monotonic map holds the orchestra
+    through the second take (its onsets 10 s off); the map that jumps plays it again, in time."""
+    sr = sync.SYNC_SR
+    piano_est, _ = separation.separate(demo22["concerto"], sr)
+    pianist, onsets = demo22["pianist"], data.demo_onsets()
+    restarted = np.concatenate([pianist[: 30 * sr], pianist[20 * sr:]])
+    time_map, details = sync.align(piano_est, restarted, return_details=True)
+    ref_of = lambda t: float(sync.map_times(data.demo_time_map()[:, ::-1], t))  # noqa: E731
+    [jump] = details["jumps"]
+    assert jump["kind"] == "restart" and abs(jump["performance_s"] - 30.0) < 0.3
+    assert np.allclose(jump["reference_s"], [ref_of(30.0), ref_of(20.0)], atol=0.5)
+    # every piano onset of both takes: the second take's 10 s later in the recording
+    events = np.vstack([onsets[onsets[:, 1] < 30.0], onsets[onsets[:, 1] >= 20.0] + [0.0, 10.0]])
+    second_take = (events[:, 1] >= 30.0) & (events[:, 1] < 40.0)
+    held = evaluation.alignment_errors(time_map, events)
+    assert np.median(held[second_take]) > 5.0
+    errors = evaluation.alignment_errors(sync.time_map_with_jumps(time_map, details["jumps"]), events)
+    assert np.mean(errors <= 0.05) > 0.95 and errors.max() < 0.15
+    # from 2 s after the restart on, as on the clean recording (99.7 % within 50 ms, worst 56 ms)
+    after = events[:, 1] > 32.0
+    assert np.mean(errors[after] <= 0.05) > 0.97 and errors[after].max() < 0.1
+
+
 def test_lead_in_and_ending_that_do_not_fit_are_reported(demo22):
     sr = sync.SYNC_SR
     piano_est, _ = separation.separate(demo22["concerto"], sr)

@@ -4,7 +4,7 @@ Subpackages by concern (as synctoolbox's ``dtw/`` and ``feature/``):
 
 - :mod:`~concerto_nb.sync.audio_features` - chroma, DLNCO, semitone flux, levels; pitch variety, profile, transposition
 - :mod:`~concerto_nb.sync.timemap` - DTW path to time map: anchors, rests, held notes, onset refinement
-- :mod:`~concerto_nb.sync.jumps` - skips and repeats, found and re-aligned
+- :mod:`~concerto_nb.sync.jumps` - skips and repeats, found and re-aligned; time maps that jump with the pianist
 - :mod:`~concerto_nb.sync.diagnostics` - confidence ("same piece?"), implausible tempi, uneven ends
 - :mod:`~concerto_nb.sync.alignment` - :func:`align`, all of it
 
@@ -64,12 +64,13 @@ from .audio_features import (
     semitone_flux,
     tuning_cents,
 )
-from .jumps import realign_jumps, skips_and_repeats
+from .jumps import realign_jumps, skips_and_repeats, time_map_with_jumps
 from .timemap import map_times, path_to_time_map, refine_with_onsets
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE",
            "MAX_IMPLAUSIBLE_TEMPO_SHARE", "MIN_CHROMA_VARIETY", "features", "semitone_flux", "chroma", "chroma_shift",
            "chroma_variety", "pitch_profile", "pitch_offset", "pitch_difference_cents",
            "tuning_cents", "path_to_time_map", "refine_with_onsets", "map_times",
-           "skips_and_repeats", "realign_jumps", "confidence", "low_confidence_share", "implausible_tempo_share",
+           "skips_and_repeats", "realign_jumps", "time_map_with_jumps",
+           "confidence", "low_confidence_share", "implausible_tempo_share",
            "uneven_ends", "align"]

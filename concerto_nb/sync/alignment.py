@@ -12,7 +12,7 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
                              _shift_pitches, _silences, _tuned_chroma, chroma_shift,
                              pitch_difference_cents)
 from .diagnostics import confidence
-from .jumps import realign_jumps, skips_and_repeats
+from .jumps import realign_jumps, replay_anchors, skips_and_repeats
 from .timemap import (_note_offs, _onset_peaks, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map,
                       refine_with_onsets)
 
@@ -43,9 +43,10 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         orchestra together) tells "same piece" from "another piece" far more reliably
         than an imperfectly separated piano does.
     return_details : bool
-        Also return a dict with the raw path, features, confidence, chroma shift, ``tuning_cents`` (the two
-        recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`), ``played_s``
-        (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
+        Also return a dict with the raw path, features, confidence, ``jumps`` (where the pianist went back or
+        skipped ahead, as :func:`~concerto_nb.sync.time_map_with_jumps` takes them), chroma shift,
+        ``tuning_cents`` (the two recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`),
+        ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
         (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`).
@@ -147,19 +148,25 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         return time_map, keep, path, pauses
 
     time_map, keep, path, pauses = to_time_map(path_seen)
-    jumps = skips_and_repeats(time_map, played_s=_played_s(time_map, keep, path, perf_active),
-                              pauses=pauses) if realign else []
-    if jumps:
+    passages = skips_and_repeats(time_map, played_s=_played_s(time_map, keep, path, perf_active),
+                                 pauses=pauses) if realign else []
+    jumps = []
+    if passages:
         # re-aligned where DTW saw the performance: jumps' times on the axis without the pauses
-        for jump in jumps:
-            jump["performance_s"] = _without_pauses(jump["performance_s"], _cuts(seen)).tolist()
-        path_seen = realign_jumps(path_seen, jumps, (chroma_1, dlnco_1), (chroma_2[:, seen], dlnco_2[:, seen]))
+        for passage in passages:
+            passage["performance_s"] = _without_pauses(passage["performance_s"], _cuts(seen)).tolist()
+        path_seen, jumps = realign_jumps(path_seen, passages, (chroma_1, dlnco_1),
+                                         (chroma_2[:, seen], dlnco_2[:, seen]), return_jumps=True)
+        jumps = [_in_seconds(jump, seen, anchor_step) for jump in jumps]
         time_map, keep, path, pauses = to_time_map(path_seen)
     on_path = np.minimum(path[1], len(perf_active) - 1)
     active_on_path = perf_active[on_path]
     if refine:
         time_map = _place_pauses(time_map, pauses, flux_1, flux_2)
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
+        for jump in jumps:
+            if "replay" in jump:
+                jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
     if not return_details:
         return time_map
     chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
@@ -170,6 +177,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "pauses": pauses,
         "chroma_reference": chroma_1,
         "chroma_performance": chroma_2,
+        "jumps": jumps,
         "chroma_shift": shift,
         "tuning_cents": (tunings_1[1], tunings_2[1]),
         "pitch_difference_cents": _pitch_difference(shift, tunings_1, tunings_2),
@@ -177,6 +185,18 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _in_seconds(jump: dict, seen: np.ndarray, anchor_step: float) -> dict:
+    """One of :func:`realign_jumps`' jumps in seconds, on the performance's own axis (pauses included); a
+    restart's replay as anchors (:func:`replay_anchors`)."""
+    out = {"kind": jump["kind"], "performance_s": float(seen[jump["performance"]] / FEATURE_RATE),
+           "reference_s": [r / FEATURE_RATE for r in jump["reference"]]}
+    if "replay" in jump and jump["replay"].shape[1] > 1:
+        path_s = np.stack([jump["replay"][0], seen[jump["replay"][1]]], axis=1) / FEATURE_RATE
+        path_s = np.vstack([path_s, [out["reference_s"][0], path_s[-1, 1] + 1 / FEATURE_RATE]])
+        out["replay"] = replay_anchors(path_s, anchor_step=anchor_step)
+    return out
 
 
 def _pitch_difference(shift: int, tunings_1: list, tunings_2: list) -> float:

@@ -186,7 +186,8 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
     ----------
     time_map : np.ndarray [shape=(K, 2)]
     details : dict
-        :func:`~concerto_nb.sync.align`'s details (``confidence``, ``confidence_per_second``, ``played_s``).
+        :func:`~concerto_nb.sync.align`'s details (``confidence``, ``confidence_per_second``, ``played_s``,
+        ``pauses``, ``jumps``: the restarts and skips the play-along follows are named as such).
     concerto, pianist : path
         Named in the sentences.
 
@@ -218,13 +219,22 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
         else:
             msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
         messages.append(msg)
-    jumps = skips_and_repeats(time_map, played_s=details["played_s"], pauses=details.get("pauses"))
-    for jump in jumps:
-        (r0, r1), (p0, p1) = jump["reference_s"], jump["performance_s"]
+    passages = skips_and_repeats(time_map, played_s=details["played_s"], pauses=details.get("pauses"))
+    followed = details.get("jumps", [])
+    for jump in followed:
+        (before, after), at = jump["reference_s"], jump["performance_s"]
+        messages.append(f"at {at:.1f} s of your recording you go back from {before:.1f} s to {after:.1f} s of the "
+                        "concerto (a restart): the orchestra goes back with you" if jump["kind"] == "restart" else
+                        f"at {at:.1f} s of your recording you skip from {before:.1f} s to {after:.1f} s of the "
+                        "concerto: the orchestra skips with you")
+    for passage in passages:
+        (r0, r1), (p0, p1) = passage["reference_s"], passage["performance_s"]
+        if any(p0 - 1.0 <= jump["performance_s"] <= p1 + 1.0 for jump in followed):
+            continue  # named above, and followed
         msg = (f"the pianist seems to skip {r0:.1f}-{r1:.1f} s of the concerto (at {p0:.1f} s of their recording)"
-               if jump["kind"] == "skip" else
+               if passage["kind"] == "skip" else
                f"the pianist seems to repeat a passage: {p0:.1f}-{p1:.1f} s of their recording match "
                f"only {r0:.1f}-{r1:.1f} s of the concerto")
         messages.append(msg + "; the orchestra is squeezed or held there")
     return {"low_confidence_share": low_share, "implausible_tempo_share": implausible, "uneven_ends": ends,
-            "skips_and_repeats": jumps, "warnings": messages}
+            "skips_and_repeats": passages, "warnings": messages}

@@ -7,9 +7,9 @@ import numpy as np
 
 from .._arrays import runs
 from .audio_features import FEATURE_RATE
-from .timemap import _with_pauses, _without_pauses, map_times
+from .timemap import _strictly_increasing, _with_pauses, _without_pauses, map_times
 
-__all__ = ["skips_and_repeats", "realign_jumps"]
+__all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps"]
 
 
 def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
@@ -97,7 +97,7 @@ def _plausible_part(time_map: np.ndarray, played_s, window_s: float = 1.0, max_r
 
 
 def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_s: float = 5.0,
-                  max_step: int = 2, max_cells: int = 20_000_000) -> np.ndarray:
+                  max_step: int = 2, max_cells: int = 20_000_000, *, return_jumps: bool = False):
     """Re-align around each skip or repeat with a path that jumps, forward or back, in one step.
 
     Notebook: ``04_music_synchronization``.
@@ -133,17 +133,25 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     max_cells : int
         A passage whose window has more (reference x performance) frames keeps DTW's path: the dynamic
         programming holds about 14 bytes per cell (the default: a repeat of about 30 s, a skip of minutes).
+    return_jumps : bool
+        Also return where the path jumped.
 
     Returns
     -------
     path : np.ndarray [shape=(2, L')]
         Strictly monotonic: no path points inside a skip or a repeat.
+    jumps : list of dict, only with ``return_jumps``
+        One per passage where the path jumped: ``kind`` (``"skip"`` forward, ``"restart"`` back),
+        ``performance`` (the performance frame of the jump), ``reference`` ([frame before, frame after]) and,
+        for a restart, ``replay``: the path ``(2, R)`` from the jump until the pianist is back where they left
+        off (the monotonic path stands still there).
     """
     from synctoolbox.dtw.utils import compute_cost_matrices_between_anchors, make_path_strictly_monotonic
     from synctoolbox.feature.utils import normalize_feature
 
     (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
     chroma_1, chroma_2 = (normalize_feature(c, 2, 0.001) for c in (chroma_1, chroma_2))
+    jumps = []
     for passage in found:
         (start_s, end_s), (perf_start, perf_end) = passage["reference_s"], passage["performance_s"]
         back = passage["kind"] == "repeat"
@@ -157,10 +165,28 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         # the cost MrMsDTW's finest level uses: chroma and DLNCO, half and half
         cost = compute_cost_matrices_between_anchors(chroma_1, chroma_2, np.array([[n0, n1], [m0, m1]]),
                                                      onset_1, onset_2)[0]
-        rows = np.maximum.accumulate(_one_jump_path(cost, back, max_step))
-        local = np.stack([rows + n0, np.arange(cost.shape[1]) + m0])
+        rows = _one_jump_path(cost, back, max_step)
+        jump = _the_jump(rows, max_step)
+        if jump is not None:
+            before, after = int(rows[jump - 1]), int(rows[jump])
+            record = {"kind": "restart" if after < before else "skip", "performance": int(m0 + jump),
+                      "reference": [before + n0, after + n0]}
+            if after < before:  # the replay lasts until the pianist passes where they left off
+                caught_up = jump + int(np.argmax(np.append(rows[jump:], before + 1) > before))
+                record["replay"] = np.stack([rows[jump:caught_up] + n0, np.arange(jump, caught_up) + m0])
+            jumps.append(record)
+        local = np.stack([np.maximum.accumulate(rows) + n0, np.arange(cost.shape[1]) + m0])
         path = np.concatenate([path[:, :a], local, path[:, b + 1:]], axis=1)
-    return make_path_strictly_monotonic(path).astype(int)
+    path = make_path_strictly_monotonic(path).astype(int)
+    return (path, jumps) if return_jumps else path
+
+
+def _the_jump(rows: np.ndarray, max_step: int):
+    """Index of the performance frame where :func:`_one_jump_path`'s ``rows`` jump (back, or forward by more
+    than ``max_step``), or None."""
+    steps = np.diff(rows)
+    jumped = np.flatnonzero((steps < 0) | (steps > max_step))
+    return int(jumped[0]) + 1 if len(jumped) else None
 
 
 def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1) -> np.ndarray:
@@ -212,3 +238,72 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
             r -= int((step_after if jumped else step_before)[j, r])
     ref[0] = r
     return ref
+
+
+def time_map_with_jumps(time_map: np.ndarray, jumps: list, *, margin_s: float = 0.05) -> np.ndarray:
+    """A time map that jumps where the pianist did: back for a restart, ahead for a skip.
+
+    Notebook: ``04_music_synchronization``.
+
+    :func:`~concerto_nb.sync.align`'s map only moves forward: it holds the orchestra while a pianist replays a
+    passage, and rushes it through what they skip. An accompanist would go back with the pianist, or jump
+    ahead. Here the map is cut at each jump into *segments*, each strictly increasing: the first ends at
+    ``(reference before the jump, performance time of the jump)``, the next starts at
+    ``(reference after the jump, the same performance time)``; after a restart it follows the replay's anchors
+    until the pianist is back where they left off, then the map as it was. :func:`concerto_nb.tsm.warp` plays each
+    segment and cross-fades them at the cuts.
+
+    Parameters
+    ----------
+    time_map : np.ndarray [shape=(K, 2)]
+        :func:`~concerto_nb.sync.align`'s map.
+    jumps : list of dict
+        ``details["jumps"]`` of :func:`~concerto_nb.sync.align`: ``kind``, ``performance_s``,
+        ``reference_s`` ([before, after]) and, for a restart, ``replay``: anchors ``(R, 2)``
+        [reference_s, performance_s] from the jump until the pianist is back where they left off.
+    margin_s : float
+        Anchors of ``time_map`` this close to a cut are left out (the cut's own anchors replace them).
+
+    Returns
+    -------
+    np.ndarray [shape=(K', 3)]
+        ``[reference_s, performance_s, segment]``, segments numbered from 0; performance times never
+        decrease. With no jumps, ``time_map`` with a column of zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import sync
+    >>> time_map = np.array([[0.0, 0.0], [10.0, 10.0], [20.0, 30.0]])
+    >>> skip = {"kind": "skip", "performance_s": 5.0, "reference_s": [5.0, 8.0]}
+    >>> sync.time_map_with_jumps(time_map, [skip]).tolist()
+    [[0.0, 0.0, 0.0], [5.0, 5.0, 0.0], [8.0, 5.0, 1.0], [10.0, 10.0, 1.0], [20.0, 30.0, 1.0]]
+    """
+    rest = np.asarray(time_map, dtype=float)
+    segments = []
+    for jump in sorted(jumps, key=lambda j: j["performance_s"]):
+        at, (before, after) = jump["performance_s"], jump["reference_s"]
+        here = rest[(rest[:, 1] < at - margin_s) & (rest[:, 0] < before - margin_s)]
+        segments.append(np.vstack([here, [before, at]]))
+        replay = np.asarray(jump.get("replay", [[after, at]]), dtype=float)
+        resume_perf, resume_ref = replay[-1, 1], replay[-1, 0]  # a restart: back where the pianist left off
+        later = rest[(rest[:, 1] > resume_perf + margin_s) & (rest[:, 0] > resume_ref + margin_s)]
+        rest = np.vstack([replay, later])
+    segments.append(rest)
+    segments = [_strictly_increasing(seg) for seg in segments if len(seg) >= 2]  # a cut at either end: no segment
+    return np.vstack([np.column_stack([seg, np.full(len(seg), k)]) for k, seg in enumerate(segments)])
+
+
+def replay_anchors(path_s: np.ndarray, *, anchor_step: float = 0.5, smooth_s: float = 0.5) -> np.ndarray:
+    """Anchors of a replayed passage from its frame-level path: the reference averaged over ``smooth_s``,
+    sampled every ``anchor_step`` seconds of performance, both ends kept.
+
+    ``path_s``: ``(R, 2)`` [reference_s, performance_s], one row per performance frame, from the jump back
+    until the pianist is where they left off. Returns ``(K, 2)``, strictly increasing."""
+    width = max(1, int(round(smooth_s * FEATURE_RATE)))
+    padded = np.pad(path_s[:, 0], (width // 2, width - 1 - width // 2), mode="edge")
+    reference = np.maximum.accumulate(np.convolve(padded, np.ones(width) / width, "valid"))
+    times = np.arange(path_s[0, 1] + anchor_step, path_s[-1, 1] - anchor_step / 2, anchor_step)
+    inner = np.column_stack([np.interp(times, path_s[:, 1], reference), times])
+    inner = inner[(inner[:, 0] > path_s[0, 0]) & (inner[:, 0] < path_s[-1, 0])]
+    return _strictly_increasing(np.vstack([path_s[0], inner, path_s[-1]]))

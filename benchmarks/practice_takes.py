@@ -1,0 +1,121 @@
+"""Practice takes: a pause, a restart and a skip in an expressive pianist's recording, followed or not.
+
+    .venv/bin/python benchmarks/practice_takes.py [--pieces N] [--style rubato]     # about 2 minutes
+
+The cases of ``benchmarks/expressive.py`` (rendered there on first use, same cache): a concerto excerpt the
+network never trained on, its pianist recorded at home. Each pianist recording is cut at a point between two
+notes near the middle of a passage the piano plays, and made into:
+
+- ``pause``: 3 s of the recording's own noise floor inserted there (the pianist stops to think);
+- ``restart``: the 8 s before the cut played again (the recording goes on from 8 s earlier, as after a slip);
+- ``skip``: 8 s of the recording left out.
+
+The ground truth follows the cut (a restart's onsets count on both takes). Methods, on the same audio:
+
+- ``playalong``: the map ``concerto-nb playalong`` warps along (``sync.align`` on the separated piano, then
+  ``sync.time_map_with_jumps``: the orchestra goes back or ahead with the pianist);
+- ``align, no jumps``: ``sync.align``'s own map, which only moves forward (the orchestra held through a restart,
+  squeezed through a skip);
+- ``plain synctoolbox``: synctoolbox's demo pipeline on the same separated piano.
+
+Columns: error at the piano onsets in the 2 s after the event, then from 2 s after it to the end, against
+the same onsets in the unedited take (``clean``). Results: ``benchmarks/results/practice_takes.txt``.
+"""
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from concerto_nb import evaluation, render, separation, sync  # noqa: E402
+from expressive import PIECES, SR, make_case, salamander_samples  # noqa: E402
+from full_movements import plain_synctoolbox  # noqa: E402
+
+EVENT_S = 8.0  # how far a restart goes back, and a skip ahead
+PAUSE_S = 3.0
+
+
+def cut_point(truth, near_s):
+    """A performance time between two onsets (their midpoint), near ``near_s``, in playing that goes on for
+    ``EVENT_S`` before and after it: an onset in every second of it (no rest of the piano, no fermata)."""
+    onsets = truth[:, 1]
+    gaps = (onsets[:-1] + onsets[1:]) / 2
+
+    def busy(g):
+        seconds = np.arange(g - EVENT_S, g + EVENT_S, 1.0)
+        return all(np.any((onsets >= s) & (onsets < s + 1.0)) for s in seconds)
+
+    return float(min([g for g in gaps if busy(g)], key=lambda g: abs(g - near_s)))
+
+
+def variant(kind, pianist, truth, at):
+    """The edited recording and its ground truth (reference_s, performance_s)."""
+    i = int(at * SR)
+    if kind == "pause":
+        level = np.percentile(np.abs(pianist), 5)
+        noise = np.random.default_rng(0).standard_normal(int(PAUSE_S * SR)).astype(np.float32) * level
+        edited = np.concatenate([pianist[:i], noise, pianist[i:]])
+        events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at] + [0.0, PAUSE_S]])
+        return edited, events, at + PAUSE_S
+    if kind == "restart":
+        back = int((at - EVENT_S) * SR)
+        edited = np.concatenate([pianist[:i], pianist[back:]])
+        events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at - EVENT_S] + [0.0, EVENT_S]])
+        return edited, events, at
+    ahead = int((at + EVENT_S) * SR)
+    edited = np.concatenate([pianist[:i], pianist[ahead:]])
+    events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at + EVENT_S] - [0.0, EVENT_S]])
+    return edited, events, at
+
+
+def summary(errors):
+    if len(errors) == 0:
+        return "| | | "
+    return (f"| {1000 * np.median(errors):.0f} | {100 * np.mean(errors <= 0.05):.0f} / "
+            f"{100 * np.mean(errors <= 0.1):.0f} | {1000 * errors.max():.0f} ")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pieces", type=int, default=len(PIECES), help="the first N excerpts (default all)")
+    p.add_argument("--style", default="rubato", help="pianist model (default rubato)")
+    args = p.parse_args()
+    warnings.simplefilter("ignore")
+    samples = render.load_piano_samples(salamander_samples(), SR)
+    print("| case | event | method | first 2 s: median ms | <= 50 / 100 ms % | worst ms "
+          "| after: median ms | <= 50 / 100 ms % | worst ms | time s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, midi, start, length in PIECES[: args.pieces]:
+        audio, truth, _, _ = make_case(label, midi, start, length, args.style, samples)
+        separated, _ = separation.separate(audio["concerto"], SR, progress=False)
+        at = cut_point(truth, 0.5 * truth[-1, 1])
+        clean = evaluation.alignment_errors(sync.align(separated, audio["pianist"], mixture=audio["concerto"]), truth)
+        for kind in ("pause", "restart", "skip"):
+            edited, events, event_s = variant(kind, audio["pianist"], truth, at)
+            first = (events[:, 1] >= event_s) & (events[:, 1] < event_s + 2.0)
+            after = events[:, 1] >= event_s + 2.0
+            # the same onsets in the unedited take (a restart's second take: the onsets of the first)
+            same = np.isin(truth[:, 0], events[first | after, 0])
+            print(f"| {label}, {args.style} | {kind} at {at:.1f} s | clean take (same onsets) | | | "
+                  f"{summary(clean[same & (truth[:, 1] >= at)])}| |", flush=True)
+            t0 = time.perf_counter()
+            time_map, details = sync.align(separated, edited, mixture=audio["concerto"], return_details=True)
+            seconds = time.perf_counter() - t0
+            maps = {"playalong": sync.time_map_with_jumps(time_map, details["jumps"]), "align, no jumps": time_map}
+            t0 = time.perf_counter()
+            maps["plain synctoolbox"] = plain_synctoolbox(separated, edited)
+            plain_seconds = time.perf_counter() - t0
+            for method, m in maps.items():
+                errors = evaluation.alignment_errors(m, events)
+                took = plain_seconds if method == "plain synctoolbox" else seconds
+                print(f"| {label}, {args.style} | {kind} at {at:.1f} s | {method} {summary(errors[first])}"
+                      f"{summary(errors[after])}| {took:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
