@@ -135,37 +135,44 @@ def row(label, method, errors, seconds, lurch=None):
             f"{seconds:.1f} |")
 
 
+def separated_cases(pieces: int, styles):
+    """Each case of the first ``pieces`` excerpts and the pianist ``styles``, rendered or loaded, with the
+    network's separated piano: ``(label, style, audio, truth, true_map, rests, separated, separation_s)``."""
+    warnings.simplefilter("ignore")
+    samples = render.load_piano_samples(salamander_samples(), SR)
+    for label, midi, start, length in PIECES[:pieces]:
+        for style in styles:
+            audio, truth, true_map, rests = make_case(label, midi, start, length, style, samples)
+            t0 = time.perf_counter()
+            separated, _ = separation.separate(audio["concerto"], SR, progress=False)
+            yield label, style, audio, truth, true_map, rests, separated, time.perf_counter() - t0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pieces", type=int, default=len(PIECES), help="the first N excerpts (default all)")
     p.add_argument("--styles", default="rubato,impetuous", help="pianist models, comma-separated")
     p.add_argument("--no-real", action="store_true", help="leave out the real pairs")
     args = p.parse_args()
-    warnings.simplefilter("ignore")
-    samples = render.load_piano_samples(salamander_samples(), SR)
     print("| case | method | onsets | median ms | worst ms | <= 50 ms % | <= 100 ms % | <= 300 ms % "
           "| tutti tempo change % | time s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     totals = {}
-    for label, midi, start, length in PIECES[: args.pieces]:
-        for style in args.styles.split(","):
-            audio, truth, true_map, rests = make_case(label, midi, start, length, style, samples)
-            case = f"{label}, {style}"
+    for label, style, audio, truth, true_map, rests, separated, t_sep in separated_cases(args.pieces,
+                                                                                        args.styles.split(",")):
+        case = f"{label}, {style}"
+        runs = {
+            "playalong": lambda: sync.align(separated, audio["pianist"], mixture=audio["concerto"]),
+            "true piano stem": lambda: sync.align(audio["piano"], audio["pianist"], mixture=audio["concerto"]),
+            "plain synctoolbox": lambda: plain_synctoolbox(separated, audio["pianist"]),
+        }
+        for method, run in runs.items():
             t0 = time.perf_counter()
-            separated, _ = separation.separate(audio["concerto"], SR, progress=False)
-            t_sep = time.perf_counter() - t0
-            runs = {
-                "playalong": lambda: sync.align(separated, audio["pianist"], mixture=audio["concerto"]),
-                "true piano stem": lambda: sync.align(audio["piano"], audio["pianist"], mixture=audio["concerto"]),
-                "plain synctoolbox": lambda: plain_synctoolbox(separated, audio["pianist"]),
-            }
-            for method, run in runs.items():
-                t0 = time.perf_counter()
-                time_map = run()
-                seconds = time.perf_counter() - t0 + (t_sep if method != "true piano stem" else 0.0)
-                errors = evaluation.alignment_errors(time_map, truth)
-                totals.setdefault(method, []).append(errors)
-                print(row(case, method, errors, seconds, tutti_lurch_pct(time_map, true_map, rests)), flush=True)
+            time_map = run()
+            seconds = time.perf_counter() - t0 + (t_sep if method != "true piano stem" else 0.0)
+            errors = evaluation.alignment_errors(time_map, truth)
+            totals.setdefault(method, []).append(errors)
+            print(row(case, method, errors, seconds, tutti_lurch_pct(time_map, true_map, rests)), flush=True)
     for method, errors in totals.items():
         print(row("all rendered cases", method, np.concatenate(errors), 0.0).rsplit("|", 2)[0] + "| |")
     if not args.no_real:

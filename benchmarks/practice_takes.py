@@ -24,7 +24,6 @@ the same onsets in the unedited take (``clean``). Results: ``benchmarks/results/
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from concerto_nb import evaluation, render, separation, sync  # noqa: E402
-from expressive import PIECES, SR, make_case, salamander_samples  # noqa: E402
+from concerto_nb import evaluation, sync  # noqa: E402
+from expressive import PIECES, SR, separated_cases  # noqa: E402
 from full_movements import plain_synctoolbox  # noqa: E402
 
 EVENT_S = 8.0  # how far a restart goes back, and a skip ahead
@@ -85,14 +84,10 @@ def main():
     p.add_argument("--pieces", type=int, default=len(PIECES), help="the first N excerpts (default all)")
     p.add_argument("--style", default="rubato", help="pianist model (default rubato)")
     args = p.parse_args()
-    warnings.simplefilter("ignore")
-    samples = render.load_piano_samples(salamander_samples(), SR)
     print("| case | event | method | first 2 s: median ms | <= 50 / 100 ms % | worst ms "
           "| after: median ms | <= 50 / 100 ms % | worst ms | time s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for label, midi, start, length in PIECES[: args.pieces]:
-        audio, truth, _, _ = make_case(label, midi, start, length, args.style, samples)
-        separated, _ = separation.separate(audio["concerto"], SR, progress=False)
+    for label, _, audio, truth, _, _, separated, _ in separated_cases(args.pieces, [args.style]):
         at = cut_point(truth, 0.5 * truth[-1, 1])
         clean = evaluation.alignment_errors(sync.align(separated, audio["pianist"], mixture=audio["concerto"]), truth)
         for kind in ("pause", "restart", "skip"):
