@@ -1,4 +1,5 @@
-"""Test-time adaptation: fine-tune the separation network on the very recording it must separate.
+"""Stage 1, continued - test-time adaptation: fine-tune the separation network on the very recording it must
+separate.
 
 A concerto has passages where only one source plays: the orchestra's ritornelli (piano
 silent) and the piano's solos and cadenza (orchestra silent). They are clean examples of

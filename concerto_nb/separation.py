@@ -1,4 +1,6 @@
-"""Stage 1 - splitting a concerto recording into piano and orchestra.
+"""Stage 1 - splitting a concerto recording into piano and orchestra, and stage 2 - turning the masks into
+waveforms (``reconstruction``: :func:`sharpen_mask`, :func:`wiener_gain`, :func:`multichannel_wiener`).
+Notebooks: ``01_source_separation`` and ``03_signal_reconstruction``.
 
 Two separators, one interface (:func:`separate`):
 
