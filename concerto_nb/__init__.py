@@ -8,6 +8,7 @@ Stages, one module each (synchronization a subpackage by concern, as synctoolbox
 - :mod:`concerto_nb.tsm` - orchestra warped along the time map
 - :mod:`concerto_nb.mixing` - EQ, shared reverb, balance, limiter
 - :mod:`concerto_nb.pipeline` - all of it: :func:`playalong`
+- :mod:`concerto_nb.practice` - a practice track of a passage: slower, counted in, clicks, loops, or following a take
 - :mod:`concerto_nb.io`, :mod:`concerto_nb.data`, :mod:`concerto_nb.render`, :mod:`concerto_nb.evaluation`
 """
 __version__ = "0.9.0"
@@ -20,8 +21,8 @@ _EXPORTS = {"load_audio": "io", "save_audio": "io", "mix": "mixing", "playalong"
 __all__ = ["load_audio", "save_audio", "separate", "align", "warp", "mix", "playalong", "__version__"]
 
 
-_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixes", "mixing", "model", "pipeline", "plots",
-            "render", "separation", "sync", "tsm", "widgets")
+_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixes", "mixing", "model", "performance", "pipeline",
+            "plots", "practice", "render", "separation", "sync", "tsm", "widgets")
 
 
 def __getattr__(name):

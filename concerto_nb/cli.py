@@ -78,6 +78,18 @@ def _playalong(args):
     print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "tuning", "levels", "outputs")}, indent=2))
 
 
+def _practice(args):
+    from . import practice
+
+    report = practice.practice(args.concerto, args.output, start_s=args.start, end_s=args.end, tempo=args.tempo,
+                               beats_per_bar=args.beats_per_bar, count_in_bars=args.count_in_bars,
+                               clicks=args.clicks, loops=args.loops, follow=args.follow,
+                               separation_method=args.separation, force=args.force, progress=not args.quiet)
+    print(f"{report['outputs']['orchestra_practice.wav']}: {report['passage_s'][0]:g}-{report['passage_s'][1]:g} s "
+          f"of the concerto at {report['beats_per_minute']:g} beats a minute, after {len(report['count_in_s'])} "
+          f"clicks of count-in ({report['passage_starts_at_s']:.2f} s)")
+
+
 def _render_demo(args):
     from . import data, render
 
@@ -171,6 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave the orchestra at the concerto's pitch even if your recording is transposed or tuned "
                         "differently (by default it is shifted to yours)")
     s.set_defaults(func=_playalong)
+
+    s = sub.add_parser("practice", help="the orchestra of a passage for practice: slower, counted in, clicks, "
+                                        "loops, or following your last take")
+    s.add_argument("concerto", help="recording of the concerto (piano + orchestra)")
+    s.add_argument("-o", "--output", required=True, help="output folder (orchestra_practice.wav, practice.json)")
+    s.add_argument("--start", type=_bounded(float, 0.0, 86400.0), default=0.0, help="passage start, s (default 0)")
+    s.add_argument("--end", type=_bounded(float, 0.0, 86400.0), default=None, help="passage end, s (default: the end)")
+    s.add_argument("--tempo", type=_bounded(float, 0.25, 2.0), default=1.0,
+                   help="speed, 0.25-2 (0.8: 80 %% of the recording's tempo); the pitch stays")
+    s.add_argument("--beats-per-bar", type=_bounded(int, 1, 12), default=4, help="the metre (default 4)")
+    s.add_argument("--count-in-bars", type=_bounded(int, 0, 8), default=1, help="bars of clicks before (default 1)")
+    s.add_argument("--clicks", action="store_true", help="clicks on every beat of the passage too")
+    s.add_argument("--loops", type=_bounded(int, 1, 50), default=1, help="play the passage this many times")
+    s.add_argument("--follow", default=None, metavar="TAKE",
+                   help="your previous recording of the passage: the orchestra follows its tempo (not --tempo)")
+    s.add_argument("--separation", default="model", choices=SEPARATION_METHODS)
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_practice)
 
     s = sub.add_parser("render-demo", help="render the demo data from the concerto MIDI")
     s.add_argument("-o", "--output", required=True)

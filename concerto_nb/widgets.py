@@ -1,5 +1,5 @@
 """Interactive widgets for the notebooks (ipywidgets): players, mask explorer, DTW explorer, TSM
-comparison and a mixing panel.
+comparison, a mixing panel and a practice panel.
 
 Each function returns one ipywidgets container; the notebook cell only displays it. The work
 behind a widget is the stage module's own function, called again when a control changes.
@@ -16,10 +16,12 @@ Examples
 from __future__ import annotations
 
 import io as _io
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["audio_player", "players", "mask_explorer", "cost_matrix_explorer", "tsm_comparison", "mix_panel"]
+__all__ = ["audio_player", "players", "mask_explorer", "cost_matrix_explorer", "tsm_comparison", "mix_panel",
+           "practice_panel"]
 
 PLAYER_SR = 22050  # what the browser gets: enough to hear every stage, light for Binder
 
@@ -275,4 +277,56 @@ def mix_panel(piano: np.ndarray, orchestra: np.ndarray, sr: int):
     update()
     panel = w.VBox([w.HBox([balance, reverb]), w.HBox([room, eq]), button, levels, player])
     panel.add_class("concerto-nb-mix-panel")
+    return panel
+
+
+def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0):
+    """Controls for :func:`concerto_nb.practice.practice`: passage, tempo, metre, count-in, clicks, loops; a
+    "Make practice track" button, what it did and a player.
+
+    Notebook: ``05_time_scale_modification``.
+
+    Parameters
+    ----------
+    concerto : path
+        The concerto recording.
+    start_s, end_s : float
+        The passage shown first.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import tempfile
+
+    import ipywidgets as w
+
+    from . import io, practice
+
+    duration = io.load_audio(concerto, sr=8000)[0].shape[-1] / 8000
+    style = {"description_width": "initial"}
+    passage = w.FloatRangeSlider(value=(start_s, min(end_s, duration)), min=0.0, max=round(duration, 1), step=0.5,
+                                 description="passage (s)", style=style)
+    tempo = w.FloatSlider(value=0.8, min=0.5, max=1.2, step=0.05, description="tempo", style=style)
+    metre = w.IntSlider(value=4, min=1, max=12, description="beats per bar", style=style)
+    count_in = w.IntSlider(value=1, min=0, max=4, description="count-in bars", style=style)
+    loops = w.IntSlider(value=1, min=1, max=8, description="loops", style=style)
+    clicks = w.Checkbox(value=False, description="clicks throughout", style=style)
+    button = w.Button(description="Make practice track", icon="refresh", button_style="primary")
+    said, player = w.HTML(), w.Box()
+
+    def update(_=None):
+        out = tempfile.mkdtemp(prefix="concerto-nb-practice-")
+        report = practice.practice(concerto, out, start_s=passage.value[0], end_s=passage.value[1],
+                                   tempo=tempo.value, beats_per_bar=metre.value, count_in_bars=count_in.value,
+                                   clicks=clicks.value, loops=loops.value, progress=False)
+        said.value = (f"{report['beats_per_minute']:g} beats a minute; the orchestra starts after "
+                      f"{report['passage_starts_at_s']:.2f} s of count-in; written to {out}")
+        y, sr = io.load_audio(Path(out) / "orchestra_practice.wav")
+        player.children = [audio_player(y, sr, "practice track")]
+
+    button.on_click(update)
+    update()
+    panel = w.VBox([w.HBox([passage, tempo]), w.HBox([metre, count_in, loops, clicks]), button, said, player])
+    panel.add_class("concerto-nb-practice-panel")
     return panel

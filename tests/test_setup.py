@@ -82,9 +82,9 @@ def test_every_public_function_names_the_notebook_that_teaches_it():
     import inspect
 
     missing = []
-    for name in ("separation", "model", "mixes", "performance", "adaptation", "tsm", "mixing", "evaluation", "render",
-                 "data", "pipeline", "io", "sync.audio_features", "sync.timemap", "sync.jumps", "sync.diagnostics",
-                 "sync.alignment"):
+    for name in ("separation", "model", "mixes", "performance", "adaptation", "tsm", "practice", "mixing",
+                 "evaluation", "render", "data", "pipeline", "io", "sync.audio_features", "sync.timemap", "sync.jumps",
+                 "sync.diagnostics", "sync.alignment"):
         module = importlib.import_module(f"concerto_nb.{name}")
         for attr in module.__all__:
             obj = getattr(module, attr)
