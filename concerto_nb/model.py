@@ -167,17 +167,17 @@ def save_model(model, path) -> Path:
 
 @contextlib.contextmanager
 def torch_threads(n: int = 1):
-    """Run torch on ``n`` threads inside the block (the setting is restored after it).
+    """Run torch on ``n`` threads inside the block, and after it.
 
     The GRU's many small steps are a poor fit for two threads: when another process holds a
-    core, two threads take several times as long as one.
+    core, two threads take several times as long as one. The setting is not restored: resizing
+    OpenMP's thread pool back and forth around every call can deadlock a process that has loaded
+    two OpenMP runtimes (torch's and scikit-learn's, as a notebook kernel does), in the middle of a
+    matrix product; so it changes only when a caller asks for another count.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    yield
 
 
 def stft_and_mask(y: np.ndarray, sr: int, model=None):

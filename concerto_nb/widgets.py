@@ -87,15 +87,25 @@ def players(signals: dict, sr: int):
                   layout=w.Layout(flex_flow="row wrap"))
 
 
-def _show(out, fig):
-    """Replace what an Output widget shows with ``fig`` (closed, so it is not drawn twice)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+def _figure_widget():
+    """An image widget for :func:`_show` to draw figures into."""
+    import ipywidgets as w
 
-    out.clear_output(wait=True)
-    with out:
-        display(fig)
+    return w.Image(format="png", layout=w.Layout(max_width="100%"))
+
+
+def _show(image, fig):
+    """Draw ``fig`` into an image widget as PNG (and close it, so it is not drawn twice).
+
+    An image, not an ``ipywidgets.Output``: a notebook run outside a browser (``jupyter nbconvert --execute``,
+    papermill, jupyter-book) stands in for the Output widget's protocol, and could wait forever after a cell
+    that drew into one."""
+    import matplotlib.pyplot as plt
+
+    buffer = _io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
     plt.close(fig)
+    image.value = buffer.getvalue()
 
 
 def mask_explorer(y: np.ndarray, sr: int, method: str = "model", piano_reference=None, time_range=(0.0, 15.0),
@@ -139,7 +149,7 @@ def mask_explorer(y: np.ndarray, sr: int, method: str = "model", piano_reference
     span = w.FloatRangeSlider(value=(time_range[0], min(time_range[1], duration)), min=0.0, max=duration,
                               step=0.5, description="time (s)", continuous_update=False,
                               layout=w.Layout(width="60%"))
-    score, out, player = w.HTML(), w.Output(), w.Box()
+    score, out, player = w.HTML(), _figure_widget(), w.Box()
 
     def update(_=None):
         m = separation.sharpen_mask(mask, power.value)
@@ -184,7 +194,7 @@ def cost_matrix_explorer(details: dict, time_map=None, ground_truth=None, time_r
     duration = details["chroma_reference"].shape[1] / sync.FEATURE_RATE
     span = w.FloatRangeSlider(value=time_range or (0.0, duration), min=0.0, max=duration, step=0.5,
                               description="concerto (s)", continuous_update=False, layout=w.Layout(width="70%"))
-    out = w.Output()
+    out = _figure_widget()
 
     def update(_=None):
         _show(out, plots.plot_cost_matrix(details, time_map, ground_truth, sync.FEATURE_RATE, span.value))
@@ -220,7 +230,7 @@ def tsm_comparison(y: np.ndarray, sr: int, stretch: float = 1.5, methods=("ola",
     factor = w.FloatSlider(value=stretch, min=0.5, max=2.0, step=0.05, description="stretch",
                            continuous_update=False)
     button = w.Button(description="Stretch", icon="play")
-    out, row = w.Output(), w.Box()
+    out, row = _figure_widget(), w.Box()
     duration = len(y) / sr
 
     def update(_=None):

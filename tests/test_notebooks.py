@@ -32,6 +32,19 @@ def test_notebook_committed_stripped_and_didactic(name):
     assert max(len("".join(c["source"]).splitlines()) for c in code) <= 25
 
 
+def test_a_notebook_with_figure_widgets_runs_under_nbconvert():
+    """`jupyter nbconvert --execute`'s engine (nbclient) runs notebook 05, whose widgets draw figures, to the end:
+    with the figures in ``ipywidgets.Output`` it waited forever after the TSM comparison (3 runs of 3).
+    ``scripts/run_notebooks.py`` runs them all, five times each."""
+    import sys
+
+    sys.path.insert(0, str(NOTEBOOKS.parent / "scripts"))
+    from run_notebooks import run_once
+
+    seconds, peak_mb = run_once(NOTEBOOKS / "05_time_scale_modification.ipynb", timeout=300)
+    assert seconds < 300 and peak_mb > 100
+
+
 def test_no_stray_notebooks():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
 
