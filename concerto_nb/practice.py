@@ -152,8 +152,8 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         warped = tsm.warp(passage, sr, time_map, progress=progress)
         # the passage's beats in output seconds (before the count-in), and the beat period there
         inside = beats[(beats >= start_s) & (beats < end_s)] - start_s
-        if len(inside) < 2:
-            inside = start_s + np.arange(0, length, float(np.median(np.diff(beats)))) - start_s
+        if len(inside) < 2:  # a passage too short or too free for the tracker: the recording's beat from its start
+            inside = np.arange(0, length, float(np.median(np.diff(beats))))
         beats_out = sync.map_times(time_map, inside)
         # the beat period where the passage starts: a line through its first two bars' beats (the tracker's
         # beats sit on a grid of its frames; the fit averages that out)

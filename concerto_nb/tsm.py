@@ -144,10 +144,9 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     else:
         out = _warp_chunks(y2, sr, time_map, method, n_stretched, chunk_s, progress)
     if ratio != 1.0:  # read ratio times faster: back to the map's length, ratio times higher
-        import librosa
+        from .io import resample
 
-        out = librosa.resample(out, orig_sr=sr * ratio, target_sr=sr, res_type="soxr_hq", axis=-1)
-        out = _exact_length(out.T, n_out - lead)
+        out = _exact_length(resample(out, sr * ratio, sr).T, n_out - lead)
     if lead:
         out = np.pad(out, [(0, 0), (lead, 0)])
     return out if np.ndim(y) == 2 else out[0]
@@ -161,17 +160,17 @@ def _warp_segments(y2: np.ndarray, sr: int, pieces: list, *, fade_s: float = 0.0
     ref_end, fade = y2.shape[1] / sr, int(round(fade_s * sr))
     out = np.zeros((y2.shape[0], int(round(pieces[-1][-1, 1] * sr))), dtype=np.float32)
     for k, piece in enumerate(pieces):
-        head, tail = k > 0 and _extended(piece, -fade_s / 2, ref_end), k < len(pieces) - 1 and _extended(
-            piece, fade_s / 2, ref_end)
-        piece = np.vstack([p for p in (head, piece, tail) if p is not False])
+        head = _extended(piece, -fade_s / 2, ref_end) if k > 0 else None
+        tail = _extended(piece, fade_s / 2, ref_end) if k < len(pieces) - 1 else None
+        piece = np.vstack([p for p in (head, piece, tail) if p is not None])
         (r0, p0), (r1, _) = piece[0], piece[-1]
         seg = warp(y2[:, int(round(r0 * sr)): int(round(r1 * sr))], sr, piece - [r0, p0], **options)
         start = int(round(p0 * sr))
         seg = seg[:, : out.shape[1] - start]
         weight = np.ones(seg.shape[1], dtype=np.float32)
-        if head is not False:  # fade in over the overlap with the piece before
+        if head is not None:  # fade in over the overlap with the piece before
             weight[:fade] = np.linspace(0, 1, fade + 2, dtype=np.float32)[1:-1][: len(weight[:fade])]
-        if tail is not False:
+        if tail is not None:
             weight[-fade:] = np.minimum(weight[-fade:], np.linspace(1, 0, fade + 2, dtype=np.float32)[1:-1])
         out[:, start: start + seg.shape[1]] += seg * weight
     return out
@@ -179,12 +178,12 @@ def _warp_segments(y2: np.ndarray, sr: int, pieces: list, *, fade_s: float = 0.0
 
 def _extended(piece: np.ndarray, seconds: float, ref_end: float):
     """The anchor ``seconds`` of performance before the first row (negative) or after the last, along the
-    piece's tempo there; False where the reference or the output's start leaves no room."""
+    piece's tempo there, as a ``(1, 2)`` row; None where the reference or the output's start leaves no room."""
     (ra, pa), (rb, pb) = (piece[0], piece[1]) if seconds < 0 else (piece[-2], piece[-1])
     slope = (rb - ra) / (pb - pa)  # reference seconds per performance second
     r, p = (ra, pa) if seconds < 0 else (rb, pb)
     row = np.array([r + slope * seconds, p + seconds])
-    return row[None] if 0 <= row[0] <= ref_end and row[1] >= 0 else False
+    return row[None] if 0 <= row[0] <= ref_end and row[1] >= 0 else None
 
 
 def _warp_chunks(y2: np.ndarray, sr: int, time_map: np.ndarray, method: str, n_out: int, chunk_s: float,
