@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_masks", "plot_cost_matrix", "plot_time_map", "plot_confidence", "plot_spectrograms",
-           "cost_matrix"]
+__all__ = ["plot_masks", "plot_informed_masks", "plot_cost_matrix", "plot_time_map", "plot_confidence",
+           "plot_spectrograms", "cost_matrix"]
 
 
 def _db(X: np.ndarray) -> np.ndarray:
@@ -41,26 +41,68 @@ def plot_masks(X: np.ndarray, piano_mask: np.ndarray, sr: int, hop: int, time_ra
     fig
         matplotlib Figure.
     """
+    a, b = _frames(X.shape[1], sr, hop, time_range)
+    Xs, Ms = X[:, a:b], piano_mask[:, a:b]
+    mix_db = _db(Xs)
+    return _stacked([
+        (mix_db, "mixture |X| (dB)", "magma"),
+        (Ms, "piano mask M", "gray_r"),
+        (_db(Ms * Xs), "piano estimate |M X| (dB)", "magma"),
+        (_db((1 - Ms) * Xs), "orchestra estimate |(1-M) X| (dB)", "magma"),
+    ], mix_db.max(), _extent(b - a, X.shape[0], sr, hop, a * hop / sr), fmax_khz)
+
+
+def plot_informed_masks(X: np.ndarray, pianist: np.ndarray, blind_mask: np.ndarray, informed_mask: np.ndarray, sr: int,
+                        hop: int, *, time_range=None, fmax_khz: float = 5.0):
+    """Mixture spectrogram, the pianist's recording warped onto it, and the blind and informed piano masks.
+
+    Notebook: ``01_source_separation``.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(freq, frames)]
+        Mixture STFT.
+    pianist : np.ndarray [shape=(freq, frames)]
+        The pianist's magnitudes on the mixture's frames (:func:`concerto_nb.separation.warped_pianist`).
+    blind_mask, informed_mask : np.ndarray [shape=(freq, frames)], in [0, 1]
+    sr, hop : int
+        Sample rate and hop of the STFT.
+    time_range : (start_s, end_s), optional
+    fmax_khz : float
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    a, b = _frames(X.shape[1], sr, hop, time_range)
+    mix_db = _db(X[:, a:b])
+    pianist_db = _db(pianist[:, a:b])
+    return _stacked([
+        (mix_db, "concerto |X| (dB)", "magma"),
+        (pianist_db - pianist_db.max() + mix_db.max(), "the pianist's recording, warped onto it (dB)", "magma"),
+        (blind_mask[:, a:b], "blind piano mask", "gray_r"),
+        (informed_mask[:, a:b], "informed piano mask", "gray_r"),
+    ], mix_db.max(), _extent(b - a, X.shape[0], sr, hop, a * hop / sr), fmax_khz)
+
+
+def _frames(n_frames: int, sr: int, hop: int, time_range):
+    """The first and last frame + 1 of ``time_range`` (all frames for None)."""
+    if time_range is None:
+        return 0, n_frames
+    a = max(0, int(time_range[0] * sr / hop))
+    return a, min(n_frames, max(a + 1, int(time_range[1] * sr / hop)))
+
+
+def _stacked(panels, top_db: float, extent, fmax_khz: float):
+    """Images one above the other, sharing the axes: (image, title, cmap) each; dB images span 80 dB below
+    ``top_db``, masks (``gray_r``) 0 to 1."""
     import matplotlib.pyplot as plt
 
-    a, b = 0, X.shape[1]
-    if time_range is not None:
-        a = max(0, int(time_range[0] * sr / hop))
-        b = min(X.shape[1], max(a + 1, int(time_range[1] * sr / hop)))
-    Xs, Ms = X[:, a:b], piano_mask[:, a:b]
-    ext = _extent(b - a, X.shape[0], sr, hop, a * hop / sr)
-    mix_db = _db(Xs)
-    vmin = mix_db.max() - 80
-    fig, axes = plt.subplots(4, 1, figsize=(10, 9), sharex=True, sharey=True, layout="constrained")
-    panels = [
-        (mix_db, "mixture |X| (dB)", "magma", vmin),
-        (Ms, "piano mask M", "gray_r", 0.0),
-        (_db(Ms * Xs), "piano estimate |M X| (dB)", "magma", vmin),
-        (_db((1 - Ms) * Xs), "orchestra estimate |(1-M) X| (dB)", "magma", vmin),
-    ]
-    for ax, (img, title, cmap, lo) in zip(axes, panels):
-        hi = 1.0 if cmap == "gray_r" else mix_db.max()
-        im = ax.imshow(img, origin="lower", aspect="auto", extent=ext, cmap=cmap, vmin=lo, vmax=hi,
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.25 * len(panels)), sharex=True, sharey=True,
+                             layout="constrained")
+    for ax, (img, title, cmap) in zip(axes, panels):
+        lo, hi = (0.0, 1.0) if cmap == "gray_r" else (top_db - 80, top_db)
+        im = ax.imshow(img, origin="lower", aspect="auto", extent=extent, cmap=cmap, vmin=lo, vmax=hi,
                        interpolation="nearest")
         ax.set_title(title, loc="left", fontsize=10)
         ax.set_ylabel("kHz")

@@ -25,6 +25,11 @@ OUTPUTS = ("orchestra_practice.wav", "practice.json")
 CLICK_S, ACCENT_HZ, CLICK_HZ = 0.03, 1760.0, 1320.0
 #: Loops are joined with this cross-fade, so that the jump back to the passage's start does not click.
 LOOP_FADE_S = 0.05
+#: Seconds of the concerto around the passage that are separated with it: as much context as each block of
+#: :func:`concerto_nb.separation.separate` gets at its edges (the masks look at most 0.5 s away).
+SEPARATION_CONTEXT_S = 2.0
+#: Seconds around the passage given to the beat tracker: several bars, so that its tempo settles before the passage.
+BEAT_CONTEXT_S = 10.0
 
 
 def beat_grid(y: np.ndarray, sr: int) -> np.ndarray:
@@ -137,18 +142,20 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         raise ValueError(f"the passage {start_s:g}-{end_s:g} s must lie within the {duration:.1f} s of {concerto} "
                          "and last at least 2 s")
     with outputs:
-        mono22 = io.resample(io.to_mono(y), sr, sync.SYNC_SR)
-        beats = beat_grid(mono22, sync.SYNC_SR)
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        # only the passage and some context is tracked and separated, not the whole concerto
+        lo, hi = max(0, a - int(BEAT_CONTEXT_S * sr)), min(y.shape[-1], b + int(BEAT_CONTEXT_S * sr))
+        beats = lo / sr + beat_grid(io.resample(io.to_mono(y[..., lo:hi]), sr, sync.SYNC_SR), sync.SYNC_SR)
         if len(beats) < 2:
             raise ValueError(f"{concerto}: no beat found to count in")
-        piano, orchestra = separation.separate(y, sr, method=separation_method, progress=progress)
-        a, b = int(round(start_s * sr)), int(round(end_s * sr))
-        passage = orchestra[..., a:b]
+        lo, hi = max(0, a - int(SEPARATION_CONTEXT_S * sr)), min(y.shape[-1], b + int(SEPARATION_CONTEXT_S * sr))
+        piano, orchestra = separation.separate(y[..., lo:hi], sr, method=separation_method, progress=progress)
+        passage = orchestra[..., a - lo: b - lo]
         length = (b - a) / sr
         if follow is None:
             time_map = np.array([[0.0, 0.0], [length, length / tempo]])
         else:
-            time_map = _time_map_of_take(io.resample(io.to_mono(piano), sr, sync.SYNC_SR), start_s, end_s, follow)
+            time_map = _time_map_of_take(io.resample(io.to_mono(piano[..., a - lo: b - lo]), sr, sync.SYNC_SR), follow)
         warped = tsm.warp(passage, sr, time_map, progress=progress)
         # the passage's beats in output seconds (before the count-in), and the beat period there
         inside = beats[(beats >= start_s) & (beats < end_s)] - start_s
@@ -213,8 +220,7 @@ def _looped(one: np.ndarray, loops: int, sr: int) -> np.ndarray:
     return np.concatenate(copies, axis=-1).astype(np.float32)
 
 
-def _time_map_of_take(piano22: np.ndarray, start_s: float, end_s: float, take) -> np.ndarray:
+def _time_map_of_take(passage_piano22: np.ndarray, take) -> np.ndarray:
     """The map of a previous take against the passage's piano: passage seconds -> take seconds."""
-    a, b = int(round(start_s * sync.SYNC_SR)), int(round(end_s * sync.SYNC_SR))
     played, _ = io.load_audio(take, sr=sync.SYNC_SR)
-    return sync.align(piano22[a:b], played)
+    return sync.align(passage_piano22, played)

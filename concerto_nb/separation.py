@@ -24,6 +24,10 @@ over a small time-frequency neighbourhood first. Isolated mask peaks are what on
 "musical noise" (short chirps) and isolated holes as a gargled target; the median removes both
 at the cost of a little bleed (:func:`concerto_nb.evaluation.bss_eval` shows the trade in SIR/SAR).
 
+**The pianist's recording as side information** (:func:`warped_pianist`): once aligned (stage 3), the user's
+own recording of the piano part can be warped onto the concerto's frames, moved to the concerto's tuning; it says
+which partials the piano holds in each frame. Notebook ``01`` uses it for score-informed NMF.
+
 The piano estimate is band-limited to 11 kHz (the network's band); the orchestra is the
 mixture minus the piano at the input's own rate, so the two always add up to the input.
 
@@ -45,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "hpss_masks", "sharpen_mask", "wiener_gain", "smooth_mask",
-           "multichannel_wiener", "mixture_and_mask"]
+           "multichannel_wiener", "mixture_and_mask", "warped_pianist"]
 
 METHODS = ("model", "hpss")
 RECONSTRUCTIONS = ("mask", "wiener", "em")
@@ -200,6 +204,78 @@ def mixture_and_mask(y: np.ndarray, sr: int, method: str = "model", net=None, **
     n_fft, hop = _stft_params(sr)
     X = librosa.stft(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop)
     return X, hpss_masks(np.abs(X), sr, hop, **kwargs)[0], sr, hop
+
+
+def warped_pianist(pianist: np.ndarray, sr: int, time_map: np.ndarray, *, n_frames: int, start_s: float = 0.0,
+                   cents: float = 0.0):
+    """The pianist's magnitude spectrogram on the concerto's frames, at the concerto's pitch.
+
+    Notebook: ``01_source_separation``.
+
+    Parameters
+    ----------
+    pianist : np.ndarray [shape=(n,) or (channels, n)]
+        The pianist's recording at ``sr``.
+    sr : int
+    time_map : np.ndarray [shape=(K, 2) or (K, 3)]
+        Concerto time -> pianist time, in seconds (:func:`concerto_nb.sync.align`; a third column numbers the
+        segments of a map that jumps, :func:`concerto_nb.sync.time_map_with_jumps`).
+    n_frames : int
+        Frames of the network's STFT (:data:`concerto_nb.model.HOP` at :data:`concerto_nb.model.SR`, centred) to
+        fill, the first at ``start_s`` seconds of the concerto.
+    cents : float
+        How far above the concerto the pianist plays; their spectrum is read at ``f * 2 ** (cents / 1200)``.
+
+    Returns
+    -------
+    P : np.ndarray [shape=(1025, n_frames)], float32
+        Magnitudes, zero where the pianist plays nothing of the concerto.
+    covered : np.ndarray [shape=(n_frames,)], bool
+        Frames the map places in the pianist's recording (the first take, where the pianist played them twice).
+
+    Examples
+    --------
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)
+    >>> P, covered = warped_pianist(y, 22050, np.array([[0.0, 0.0], [0.5, 1.0]]), n_frames=40)
+    >>> P.shape, int(covered.sum())
+    ((1025, 40), 22)
+    """
+    import librosa
+
+    from . import io, model
+
+    t = start_s + np.arange(n_frames) * model.HOP / model.SR
+    # the pianist's time of every concerto frame, from the first segment of the map that covers it
+    tau = np.full(n_frames, np.nan)
+    for piece in io.time_map_segments(time_map):
+        inside = np.isnan(tau) & (t >= piece[0, 0]) & (t <= piece[-1, 0])
+        tau[inside] = np.interp(t[inside], piece[:, 0], piece[:, 1])
+    covered = ~np.isnan(tau)
+    P = np.zeros((model.N_FFT // 2 + 1, n_frames), dtype=np.float32)
+    pianist = io.to_mono(np.asarray(pianist, dtype=np.float32))
+    if not covered.any():
+        return P, covered
+    # only the stretch of the recording these frames need, with a window's margin
+    a = max(0, int((np.nanmin(tau) - 0.2) * sr))
+    b = min(pianist.shape[-1], int(np.ceil((np.nanmax(tau) + 0.2) * sr)))
+    if b - a < 2:
+        return P, covered
+    Y = np.abs(librosa.stft(io.resample(pianist[a:b], sr, model.SR), n_fft=model.N_FFT, hop_length=model.HOP))
+    # linear interpolation between the two frames around each pianist time
+    position = np.clip((tau[covered] - a / sr) * model.SR / model.HOP, 0, Y.shape[1] - 1)
+    lo = np.floor(position).astype(int)
+    hi = np.minimum(lo + 1, Y.shape[1] - 1)
+    w = (position - lo).astype(np.float32)
+    frames = Y[:, lo] * (1 - w) + Y[:, hi] * w
+    # the pianist's partial at f * r stands for the concerto's at f (r = 2^(cents/1200))
+    source = np.arange(Y.shape[0]) * 2 ** (cents / 1200)
+    f0 = np.minimum(np.floor(source).astype(int), Y.shape[0] - 1)
+    f1 = np.minimum(f0 + 1, Y.shape[0] - 1)
+    wf = np.clip(source - f0, 0, 1)[:, None].astype(np.float32)
+    shifted = frames[f0] * (1 - wf) + frames[f1] * wf
+    shifted[source > Y.shape[0] - 1] = 0.0
+    P[:, covered] = shifted
+    return P, covered
 
 
 def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: str = "mask", adapt: bool = False,

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from concerto_nb import evaluation, mixing, separation, sync
+from concerto_nb import data, evaluation, mixing, model, separation, sync
+
+SR = sync.SYNC_SR
 
 
 def test_hpss_baseline_beats_the_mixture_on_the_demo(demo22):
@@ -55,3 +57,45 @@ def test_multichannel_wiener_uses_where_the_piano_sits(demo22):
     # the mask is the same on both channels; EM learns each source's inter-channel covariance
     assert evaluation.sdr(piano, p_em) > evaluation.sdr(piano, p_mask) + 1.0
     assert evaluation.sdr(orchestra, o_em) > evaluation.sdr(orchestra, o_mask) + 1.0
+
+
+def test_warped_pianist_follows_the_map_and_the_pitch():
+    # a 440 Hz tone from 1 s to 2 s of the "pianist"; the map plays it at 0.5-1.0 s of the concerto, a semitone up
+    t = np.arange(3 * SR) / SR
+    tone = np.where((t > 1.0) & (t < 2.0), np.sin(2 * np.pi * 440 * t), 0.0)
+    time_map = np.array([[0.0, 0.0], [0.5, 1.0], [1.0, 2.0], [1.5, 2.5]])
+    P, covered = separation.warped_pianist(tone, SR, time_map, n_frames=80, cents=-100.0)
+    frame_s = model.HOP / model.SR
+    times = np.arange(80) * frame_s
+    loud = P.max(axis=0) > 0.1 * P.max()
+    assert times[loud].min() == pytest.approx(0.5, abs=0.1) and times[loud].max() == pytest.approx(1.0, abs=0.1)
+    peak_hz = P[:, loud].sum(axis=1).argmax() * model.SR / model.N_FFT
+    assert peak_hz == pytest.approx(440 * 2 ** (1 / 12), abs=6.0)  # a bin is 10.8 Hz
+    assert covered[times <= 1.5].all() and not covered[times > 1.55].any()
+
+
+def test_a_restart_map_reads_the_first_take():
+    # the concerto's 0-1 s played twice by the pianist: 0-1 s and again 1-2 s (segments 0 and 1)
+    t = np.arange(2 * SR) / SR
+    first = np.where(t < 1.0, np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 600 * t))
+    time_map = np.array([[0.0, 0.0, 0], [1.0, 1.0, 0], [0.0, 1.0, 1], [1.0, 2.0, 1]])
+    P, covered = separation.warped_pianist(first, SR, time_map, n_frames=30)
+    assert covered.all()
+    assert P[:, 10:30].sum(axis=1).argmax() * model.SR / model.N_FFT == pytest.approx(300, abs=11)
+
+
+def test_the_warped_pianist_plays_the_concertos_piano_notes(demo22):
+    # along the true map the pianist's spectrogram (another piano, another room) follows the concerto's piano
+    # stem frame by frame; 2 s late it does not
+    import librosa
+
+    piano = np.abs(librosa.stft(demo22["piano"], n_fft=model.N_FFT, hop_length=model.HOP))
+    mel = model.band_basis(128)
+
+    def match(time_map):
+        P, covered = separation.warped_pianist(demo22["pianist"], SR, time_map, n_frames=piano.shape[1])
+        a, b = (np.log(mel @ x + 1e-4) for x in (P[:, covered], piano[:, covered]))
+        return np.corrcoef(a.ravel(), b.ravel())[0, 1]
+
+    truth = data.demo_time_map()
+    assert match(truth) > 0.8 and match(truth) > match(truth + [0.0, 2.0]) + 0.1
