@@ -261,21 +261,26 @@ def warped_pianist(pianist: np.ndarray, sr: int, time_map: np.ndarray, *, n_fram
     if b - a < 2:
         return P, covered
     Y = np.abs(librosa.stft(io.resample(pianist[a:b], sr, model.SR), n_fft=model.N_FFT, hop_length=model.HOP))
-    # linear interpolation between the two frames around each pianist time
-    position = np.clip((tau[covered] - a / sr) * model.SR / model.HOP, 0, Y.shape[1] - 1)
-    lo = np.floor(position).astype(int)
-    hi = np.minimum(lo + 1, Y.shape[1] - 1)
-    w = (position - lo).astype(np.float32)
-    frames = Y[:, lo] * (1 - w) + Y[:, hi] * w
-    # the pianist's partial at f * r stands for the concerto's at f (r = 2^(cents/1200))
+    # the frames at each pianist time
+    frames = _between(Y, (tau[covered] - a / sr) * model.SR / model.HOP, axis=1)
+    # the pianist's partial at f * r stands for the concerto's at f (r = 2^(cents/1200)); nothing above the top bin
     source = np.arange(Y.shape[0]) * 2 ** (cents / 1200)
-    f0 = np.minimum(np.floor(source).astype(int), Y.shape[0] - 1)
-    f1 = np.minimum(f0 + 1, Y.shape[0] - 1)
-    wf = np.clip(source - f0, 0, 1)[:, None].astype(np.float32)
-    shifted = frames[f0] * (1 - wf) + frames[f1] * wf
+    shifted = _between(frames, source, axis=0)
     shifted[source > Y.shape[0] - 1] = 0.0
     P[:, covered] = shifted
     return P, covered
+
+
+def _between(values: np.ndarray, position: np.ndarray, axis: int) -> np.ndarray:
+    """``values`` at fractional indices ``position`` along ``axis`` (0 or 1): linear between the two neighbours,
+    the positions clipped to the array."""
+    position = np.clip(position, 0, values.shape[axis] - 1)
+    lo = np.floor(position).astype(int)
+    hi = np.minimum(lo + 1, values.shape[axis] - 1)
+    w = (position - lo).astype(np.float32)
+    if axis == 0:
+        return values[lo] * (1 - w[:, None]) + values[hi] * w[:, None]
+    return values[:, lo] * (1 - w) + values[:, hi] * w
 
 
 def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: str = "mask", adapt: bool = False,
