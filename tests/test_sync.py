@@ -49,7 +49,8 @@ def test_real_pair_a_semitone_apart_schubert():
                 for v in ("HU33", "SC06")]
     n = min(map(len, measures))
     errors = evaluation.alignment_errors(time_map, np.stack([measures[0][:n], measures[1][:n]], axis=1))
-    assert np.median(errors) < 0.15
+    # issue 26's target within 100 ms (the map smoothed over a second: 84 %; paired note by note: 93 %)
+    assert np.median(errors) < 0.05 and np.mean(errors <= 0.1) >= 0.9
 
 
 def test_real_pair_orchestra_against_piano_transcription_beethoven():
@@ -60,8 +61,9 @@ def test_real_pair_orchestra_against_piano_transcription_beethoven():
     piano, _ = io.load_audio(folder / "BeethovenPiano.wav", sr=sync.SYNC_SR)
     anchors = (loadmat(folder / "BeethovenAnchorpoints.mat")["anchorpoints"] - 1) / 22050  # 1-based samples
     errors = evaluation.alignment_errors(sync.align(orchestra, piano), anchors)
-    # issue 4's target; the fermatas (held 2 s by the orchestra, up to 4.7 s by the pianist) stay hard
-    assert np.median(errors) <= 0.05
+    # issue 4's target, and the fermatas (held 2 s by the orchestra, up to 4.7 s by the pianist): the entry after
+    # the second was 2.7 s early while the map was smoothed over a second; paired note by note, 0.3 s
+    assert np.median(errors) <= 0.05 and errors.max() < 0.5
 
 
 def test_features_equal_synctoolboxs_two_passes(demo22):
@@ -219,7 +221,10 @@ def test_align_holds_the_tempo_through_a_long_rest(demo22):
     last, first = before[-1], after[0] + [rest_ref, rest_perf]
     inside = np.linspace(last[0], first[0], 50)[1:-1]
     line = last[1] + (inside - last[0]) * (first[1] - last[1]) / (first[0] - last[0])
-    assert np.max(np.abs(sync.map_times(time_map, inside) - line)) < 0.1
+    # the rings start at the cuts at full level, as new attacks: both recordings' rings give an onset there and
+    # one 0.2 s later, which `snap_to_onsets` pairs (0.16 s below the line at the rest's start); a path through
+    # the decays and silence was up to seconds off
+    assert np.max(np.abs(sync.map_times(time_map, inside) - line)) < 0.2
     errors = evaluation.alignment_errors(time_map, np.vstack([before, after + [rest_ref, rest_perf]]))
     assert np.median(errors) < 0.05
 
@@ -346,25 +351,50 @@ def test_a_breath_is_stepped_over_and_the_notes_after_it_keep_time():
     """A rubato pianist (:mod:`concerto_nb.performance`) lifts their hands for 2.3 s at a phrase end of KV488 I
     (from 250 s; MuseScore's piano recorded at home, the reference in FluidR3). DTW spread that silence over
     the next bars, 2.8 s off; stepped over, the notes after it keep time and nothing is called a repeat."""
-    from concerto_nb import performance, render
-
-    sr = sync.SYNC_SR
-    pm = render.load_midi(SHARED / "mutopia_concertos_midi" / "Mozart_KV488_mvt1_Allegro.mid")
-    piano = render.crop_midi(render.split_stems(pm)[0], 250.0, 266.0)
-    reference = render.render_midi(piano, sr, "fluidr3", 16.0)
-    true_map = performance.expressive_time_map(16.0, 2.0, style="rubato", offset_s=250.0,
-                                               rests=render.piano_rests(piano, 16.0), seed=3)
-    played = performance.humanize(render.warp_midi(piano, true_map), seed=3)
-    pianist = render.render_midi(played, sr, "musescore", true_map[-1, 1] + 1.0)
-    pianist, scale = performance.home_recording(pianist, sr, detune_cents=20.0, seed=1)
-    true_map[:, 1] *= scale
-    onsets = np.unique(np.round([n.start for inst in piano.instruments for n in inst.notes], 3))
-    onsets = onsets[(onsets > 0.05) & (onsets < 15.95)]
+    reference, pianist, truth, true_map = _rubato_case("Mozart_KV488_mvt1_Allegro.mid", 250.0, 16.0, bar_s=2.0,
+                                                       seed=3)
+    onsets = truth[:, 0]
     pause_at = true_map[np.flatnonzero(np.diff(true_map[:, 0]) < 0.002)[0], 0]
     time_map, details = sync.align(reference, pianist, return_details=True)
-    errors = evaluation.alignment_errors(time_map, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1))
+    errors = evaluation.alignment_errors(time_map, truth)
     near = (onsets > pause_at - 2.0) & (onsets < pause_at + 4.0)
     assert errors[near].max() < 0.3 and np.median(errors) < 0.03
     assert len(details["pauses"]) == 1 and abs(details["pauses"][0][0] - pause_at) < 0.3
     jumps = sync.skips_and_repeats(time_map, played_s=details["played_s"], pauses=details["pauses"])
     assert [j for j in jumps if j["kind"] == "repeat"] == []
+
+
+def test_ritardandi_and_breaths_are_followed_note_by_note():
+    """A rubato pianist (:mod:`concerto_nb.performance`: ritardandi over each phrase's last bar, breaths) in
+    BWV 1055 I from 180 s, recorded at home, and a fermata held 2.3 s; the reference is the piano part in FluidR3
+    in a concert hall. The map smoothed over a second put 72 % of the onsets within 50 ms and the notes after the
+    fermata up to 2.3 s early; paired note by note, all within 120 ms."""
+    reference, pianist, truth, _ = _rubato_case("Bach_BWV1055_mov1-allegro.mid", 180.0, 20.0, seed=6,
+                                                room="Jack Lyons Hall, University of York.wav")
+    errors = evaluation.alignment_errors(sync.align(reference, pianist), truth)
+    assert np.mean(errors <= 0.05) >= 0.9 and errors.max() < 0.3
+
+
+def _rubato_case(midi: str, start_s: float, length_s: float, *, seed: int, bar_s: float | None = None,
+                 room: str | None = None):
+    """An excerpt's piano part (FluidR3, in ``room`` if given) and a rubato pianist playing it
+    (:mod:`concerto_nb.performance`, MuseScore's piano recorded at home, 20 cents sharp): ``(reference, pianist,
+    [reference_s, performance_s] of each onset, the true time map)``."""
+    from concerto_nb import performance, render
+
+    sr = sync.SYNC_SR
+    pm = render.load_midi(SHARED / "mutopia_concertos_midi" / midi)
+    piano = render.crop_midi(render.split_stems(pm)[0], start_s, start_s + length_s)
+    reference = render.render_midi(piano, sr, "fluidr3", length_s)
+    if room is not None:
+        reference = render.apply_room(reference, render.load_impulse_response(SHARED / "openair_irs" / room, sr), 0.4)
+    bar_s = 4 * 60 / pm.get_tempo_changes()[1][0] if bar_s is None else bar_s
+    true_map = performance.expressive_time_map(length_s, bar_s, style="rubato", offset_s=start_s,
+                                               rests=render.piano_rests(piano, length_s), seed=seed)
+    played = performance.humanize(render.warp_midi(piano, true_map), seed=seed)
+    pianist = render.render_midi(played, sr, "musescore", true_map[-1, 1] + 1.0)
+    pianist, scale = performance.home_recording(pianist, sr, detune_cents=20.0, seed=1)
+    true_map[:, 1] *= scale
+    onsets = np.unique(np.round([n.start for inst in piano.instruments for n in inst.notes], 3))
+    onsets = onsets[(onsets > 0.05) & (onsets < length_s - 0.05)]
+    return reference, pianist, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1), true_map

@@ -4,6 +4,7 @@ Subpackages by concern (as synctoolbox's ``dtw/`` and ``feature/``):
 
 - :mod:`~concerto_nb.sync.audio_features` - chroma, DLNCO, semitone flux, levels; pitch variety, profile, transposition
 - :mod:`~concerto_nb.sync.timemap` - DTW path to time map: anchors, rests, held notes, onset refinement
+- :mod:`~concerto_nb.sync.note_matching` - onsets paired note by note; the map put through them
 - :mod:`~concerto_nb.sync.jumps` - skips and repeats, found and re-aligned; time maps that jump with the pianist
 - :mod:`~concerto_nb.sync.diagnostics` - confidence ("same piece?"), implausible tempi, uneven ends
 - :mod:`~concerto_nb.sync.alignment` - :func:`align`, all of it
@@ -33,6 +34,9 @@ DTW's path is only as sharp as its 20 ms frames and its chroma, and it drifts in
 :func:`refine_with_onsets` then moves each anchor to line up note onsets pitch by pitch
 (:func:`semitone_flux`: spectral flux in the 88 semitone bands of the piano, sharp in time and
 octave-aware, where DLNCO folds octaves into pitch classes and gives each onset a 200 ms tail).
+Both smooth over about a second; :func:`snap_to_onsets` pairs the two recordings' onsets one to one
+(the same pitches starting, near where the map puts them, in one chain forward) and puts the map
+through each pair, so that a ritardando or a breath bends the map where the pianist bends the tempo.
 
 :func:`confidence` compares the chroma agreement along the path with that of
 random frame pairs: near 1 for the same piece, near 0 for unrelated recordings.
@@ -65,12 +69,14 @@ from .audio_features import (
     tuning_cents,
 )
 from .jumps import realign_jumps, skips_and_repeats, time_map_with_jumps
+from .note_matching import match_onset_events, onset_events, snap_to_onsets
 from .timemap import map_times, path_to_time_map, refine_with_onsets
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE",
            "MAX_IMPLAUSIBLE_TEMPO_SHARE", "MIN_CHROMA_VARIETY", "features", "semitone_flux", "chroma", "chroma_shift",
            "chroma_variety", "pitch_profile", "pitch_offset", "pitch_difference_cents",
            "tuning_cents", "path_to_time_map", "refine_with_onsets", "map_times",
+           "onset_events", "match_onset_events", "snap_to_onsets",
            "skips_and_repeats", "realign_jumps", "time_map_with_jumps",
            "confidence", "low_confidence_share", "implausible_tempo_share",
            "uneven_ends", "align"]

@@ -13,10 +13,15 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
                              pitch_difference_cents)
 from .diagnostics import confidence
 from .jumps import realign_jumps, replay_anchors, skips_and_repeats
+from .note_matching import snap_to_onsets
 from .timemap import (_note_offs, _onset_peaks, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map,
                       refine_with_onsets)
 
 __all__ = ["align"]
+
+#: A jump of this many reference seconds or more leaves the map unpaired note by note: the fermatas of
+#: `benchmarks/expressive.py` and Beethoven 5 read as restarts of 0.6 s, the practice takes' restarts go back 8 s.
+MIN_JUMP_FOR_NOTES_S = 1.0
 
 
 def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, anchor_step: float = 0.5,
@@ -49,7 +54,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
         (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
     refine : bool
-        Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`).
+        Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then, unless the
+        pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more, put the map through the two recordings' onsets
+        paired note by note (:func:`snap_to_onsets`).
     realign : bool
         Where the map shows a skip or a repeat (:func:`skips_and_repeats`), re-align around it with a
         path that jumps in one step (:func:`realign_jumps`): DTW alone jumps where that is cheapest.
@@ -164,6 +171,10 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     if refine:
         time_map = _place_pauses(time_map, pauses, flux_1, flux_2)
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
+        # a restart's two takes are the same notes: pairs would cross from one to the other. A "restart" of
+        # under a second is a held note or a fermata the re-alignment read as one
+        if all(abs(jump["reference_s"][0] - jump["reference_s"][1]) < MIN_JUMP_FOR_NOTES_S for jump in jumps):
+            time_map = snap_to_onsets(time_map, flux_1, flux_2, keep=keep, keep_performance=timed)
         for jump in jumps:
             if "replay" in jump:
                 jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
