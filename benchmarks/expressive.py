@@ -73,9 +73,11 @@ def _normalised(y, rms=0.05):
     return y * rms / (np.sqrt(np.mean(y**2)) + 1e-12)
 
 
-def make_case(label, midi, start, length, style, samples):
-    """Render (or load) one case: the concerto, its true piano stem, the pianist, and the ground truth."""
-    folder = CACHE / f"{midi[:-4]}_{int(start)}_{style}"
+def make_case(label, midi, start, length, style, samples, wrong_notes: float = 0.0):
+    """Render (or load) one case: the concerto, its true piano stem, the pianist, and the ground truth.
+    ``wrong_notes``: the share of the pianist's notes played on a neighbouring key (``performance.wrong_notes``)."""
+    slips = f"_wrong{round(100 * wrong_notes)}" if wrong_notes else ""
+    folder = CACHE / f"{midi[:-4]}_{int(start)}_{style}{slips}"
     files = {name: folder / f"{name}.wav" for name in ("concerto", "piano", "pianist")}
     if not all(f.exists() for f in files.values()) or not (folder / "truth.npz").exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -92,6 +94,8 @@ def make_case(label, midi, start, length, style, samples):
         time_map = performance.expressive_time_map(length, 4 * 60.0 / qpm, style=style, offset_s=start, rests=rests,
                                                    seed=int(start))
         played = performance.humanize(render.warp_midi(piano_pm, time_map), seed=int(start))
+        if wrong_notes:
+            played = performance.wrong_notes(played, wrong_notes, seed=int(start))
         pianist = render.apply_room(_normalised(render.render_midi(played, SR, "musescore", time_map[-1, 1] + 1.0)),
                                     studio, 0.2)
         pianist, scale = performance.home_recording(pianist, SR, mp3_kbps=64, **HOME[style])
@@ -135,14 +139,15 @@ def row(label, method, errors, seconds, lurch=None):
             f"{seconds:.1f} |")
 
 
-def separated_cases(pieces: int, styles):
-    """Each case of the first ``pieces`` excerpts and the pianist ``styles``, rendered or loaded, with the
-    network's separated piano: ``(label, style, audio, truth, true_map, rests, separated, separation_s)``."""
+def separated_cases(pieces: int, styles, wrong_notes: float = 0.0):
+    """Each case of the first ``pieces`` excerpts and the pianist ``styles`` (with a share ``wrong_notes`` of
+    slips), rendered or loaded, with the network's separated piano:
+    ``(label, style, audio, truth, true_map, rests, separated, separation_s)``."""
     warnings.simplefilter("ignore")
     samples = render.load_piano_samples(salamander_samples(), SR)
     for label, midi, start, length in PIECES[:pieces]:
         for style in styles:
-            audio, truth, true_map, rests = make_case(label, midi, start, length, style, samples)
+            audio, truth, true_map, rests = make_case(label, midi, start, length, style, samples, wrong_notes)
             t0 = time.perf_counter()
             separated, _ = separation.separate(audio["concerto"], SR, progress=False)
             yield label, style, audio, truth, true_map, rests, separated, time.perf_counter() - t0

@@ -16,36 +16,21 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from concerto_nb import evaluation, io, sync  # noqa: E402
+from concerto_nb import data, evaluation, sync  # noqa: E402
 from full_movements import plain_synctoolbox  # noqa: E402
 
-SHARED = ROOT / "data" / "sources"
 SR = sync.SYNC_SR
 
 
 def beethoven():
-    from scipy.io import loadmat
-
-    folder = SHARED / "libtsm_beethoven"
-    orchestra, _ = io.load_audio(folder / "BeethovenOrchestra.wav", sr=SR)
-    piano, _ = io.load_audio(folder / "BeethovenPiano.wav", sr=SR)
-    anchors = loadmat(folder / "BeethovenAnchorpoints.mat")["anchorpoints"]
-    return orchestra, piano, (anchors - 1) / 22050  # 1-based samples at 22.05 kHz
+    return data.real_pair("beethoven5", sr=SR)
 
 
 def schubert():
-    folder = SHARED / "synctoolbox_schubert"
-    a, _ = io.load_audio(folder / "Schubert_D911-03_HU33.wav", sr=SR)
-    b, _ = io.load_audio(folder / "Schubert_D911-03_SC06.wav", sr=SR)
-    measures = [np.loadtxt(folder / f"Schubert_D911-03_{v}.csv", delimiter=";", skiprows=1)[:, 0]
-                for v in ("HU33", "SC06")]
-    n = min(map(len, measures))
-    return a, b, np.stack([measures[0][:n], measures[1][:n]], axis=1)
+    return data.real_pair("schubert_d911", sr=SR)
 
 
 def main():

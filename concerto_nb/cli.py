@@ -74,8 +74,10 @@ def _playalong(args):
     report = pipeline.playalong(args.concerto, args.piano, args.output, force=args.force,
                                 separation_method=args.separation, tsm_method=args.tsm,
                                 balance_db=args.balance_db, reverb=args.reverb, progress=not args.quiet,
-                                accept_low_confidence=args.accept_low_confidence, keep_pitch=args.keep_pitch)
-    print(json.dumps({k: report[k] for k in ("timings_s", "alignment", "tuning", "levels", "outputs")}, indent=2))
+                                accept_low_confidence=args.accept_low_confidence, keep_pitch=args.keep_pitch,
+                                adapt=args.adapt)
+    keys = ("timings_s", *(["adaptation"] if report["adaptation"] else []), "alignment", "tuning", "levels", "outputs")
+    print(json.dumps({k: report[k] for k in keys}, indent=2))
 
 
 def _practice(args):
@@ -182,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keep-pitch", action="store_true",
                    help="leave the orchestra at the concerto's pitch even if your recording is transposed or tuned "
                         "differently (by default it is shifted to yours)")
+    s.add_argument("--adapt", action="store_true",
+                   help="fine-tune the separation on the concerto's own solo passages first (1-4 min; worth it on "
+                        "real recordings)")
     s.set_defaults(func=_playalong)
 
     s = sub.add_parser("practice", help="the orchestra of a passage for practice: slower, counted in, clicks, "

@@ -24,30 +24,69 @@ class RandomMixes:
 
     Notebook: ``01_source_separation``.
 
+    ``stems``: lists of waveforms ``piano`` and ``orchestra``, and optionally ``piano_corpus`` /
+    ``orchestra_corpus`` (drawn for a share ``corpus_share`` of the excerpts) and ``piano_real`` /
+    ``orchestra_real`` (real recordings, drawn for a share ``real_share``; each real excerpt is played up
+    to a semitone faster or slower, pitch with it, as a tape would: more pieces and keys from few minutes).
     ``made_up_rooms``: share of the room-augmented mixes that get a made-up room
     (:func:`concerto_nb.render.synthetic_impulse_response`) instead of one of ``rooms``.
+    ``recorded``: share of the mixes that go through a recording chain (:meth:`recording_chain`).
     """
 
     def __init__(self, stems: dict, rooms: list, seed: int = 0, segment_s: float = SEGMENT_S, peak_range=(0.03, 1.0),
-                 made_up_rooms: float = 0.0, corpus_share: float = 0.0):
+                 made_up_rooms: float = 0.0, corpus_share: float = 0.0, real_share: float = 0.0,
+                 recorded: float = 0.0):
         self.stems, self.rooms = stems, rooms
         self.made_up_rooms, self.corpus_share = made_up_rooms, corpus_share
+        self.real_share, self.recorded = real_share, recorded
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
         self.peak_range = peak_range
 
     def _excerpt(self, kind):
         rng = self.rng
-        sources = self.stems[kind]
-        if self.stems.get(f"{kind}_corpus") and rng.uniform() < self.corpus_share:
+        sources, speed = self.stems[kind], 1.0
+        # (a share of 0 draws nothing, so a recipe without real recordings keeps its random sequence)
+        if self.real_share and self.stems.get(f"{kind}_real") and rng.uniform() < self.real_share:
+            sources, speed = self.stems[f"{kind}_real"], 2 ** (rng.uniform(-1, 1) / 12)
+        elif self.stems.get(f"{kind}_corpus") and rng.uniform() < self.corpus_share:
             sources = self.stems[f"{kind}_corpus"]
+        length = int(round(self.n * speed))  # samples read, played back in self.n samples
         for _ in range(20):  # look for a non-silent excerpt
             y = sources[rng.integers(len(sources))]
-            start = rng.integers(0, max(1, len(y) - self.n))
-            seg = y[start: start + self.n]
-            if len(seg) == self.n and np.sqrt(np.mean(seg**2)) > 1e-3:
+            start = rng.integers(0, max(1, len(y) - length))
+            seg = y[start: start + length]
+            if len(seg) == length and np.sqrt(np.mean(seg**2)) > 1e-3:
+                if length != self.n:
+                    seg = np.interp(np.linspace(0, length - 1, self.n), np.arange(length), seg).astype(np.float32)
                 return seg / (np.sqrt(np.mean(seg**2)) + 1e-9)
-        return seg
+        return seg[: self.n] if len(seg) >= self.n else np.zeros(self.n, np.float32)
+
+    def recording_chain(self, piano, orch):
+        """What a microphone, a noisy room and mastering do to a mix, applied to both stems alike.
+
+        A random peak or dip (+-6 dB, one octave wide, 100 Hz-8 kHz) for a microphone's colour, a
+        compressor on the mixture (threshold 6-20 dB below its peak, ratio 2-6, 50 ms frames) whose
+        gain curve multiplies both stems, so they still add up to the mixture, and a noise floor
+        40-70 dB below the mixture's level, counted with the orchestra (the rest that is not piano).
+        """
+        from scipy.signal import lfilter
+
+        rng = self.rng
+        f0, gain_db = 10 ** rng.uniform(2, np.log10(8000)), rng.uniform(-6, 6)
+        b, a = _peaking_filter(f0, gain_db, masknet.SR)
+        piano, orch = lfilter(b, a, piano), lfilter(b, a, orch)
+        hop = int(0.05 * masknet.SR)
+        mix = piano + orch
+        frames = np.sqrt(np.convolve(mix**2, np.ones(hop) / hop, mode="same")) + 1e-9
+        threshold = np.max(frames) * 10 ** (-rng.uniform(6, 20) / 20)
+        ratio = rng.uniform(2, 6)
+        # above the threshold the level grows 1/ratio as fast: the gain that does it, smoothed over a frame
+        gain = np.minimum(1.0, (frames / threshold) ** (1 / ratio - 1))
+        gain = np.convolve(gain, np.ones(hop) / hop, mode="same")
+        noise = lfilter([1.0], [1.0, -0.9], rng.standard_normal(len(mix)))  # a dull, pinkish hiss
+        level = np.sqrt(np.mean((mix * gain) ** 2)) * 10 ** (-rng.uniform(40, 70) / 20)
+        return piano * gain, orch * gain + noise / (np.sqrt(np.mean(noise**2)) + 1e-9) * level
 
     def _tilt(self, y):
         # a gentle random spectral tilt: one-pole low- or high-shelf mix
@@ -78,6 +117,8 @@ class RandomMixes:
             # one room, but the piano and the orchestra sit in different places in it
             piano = render.apply_room(piano, ir, float(np.clip(wet + rng.uniform(-0.1, 0.1), 0.05, 0.7)))
             orch = render.apply_room(orch, ir, wet)
+        if self.recorded and rng.uniform() < self.recorded:
+            piano, orch = self.recording_chain(piano, orch)
         lo, hi = np.log10(self.peak_range)
         scale = 10 ** rng.uniform(lo, hi) / (np.max(np.abs(piano + orch)) + 1e-9)
         return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32)
@@ -85,6 +126,15 @@ class RandomMixes:
     def batch(self, size):
         pairs = [self.example() for _ in range(size)]
         return np.stack([p for p, _ in pairs]), np.stack([o for _, o in pairs])
+
+
+def _peaking_filter(f0: float, gain_db: float, sr: int, q: float = 1.4):
+    """(b, a) of a peaking equaliser: ``gain_db`` at ``f0`` Hz, about an octave wide (RBJ's cookbook)."""
+    amp, w0 = 10 ** (gain_db / 40), 2 * np.pi * f0 / sr
+    alpha = np.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * amp, -2 * np.cos(w0), 1 - alpha * amp])
+    a = np.array([1 + alpha / amp, -2 * np.cos(w0), 1 - alpha / amp])
+    return b / a[0], a / a[0]
 
 
 def _stft(torch, y):

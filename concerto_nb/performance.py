@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-__all__ = ["STYLES", "expressive_time_map", "humanize", "home_recording"]
+__all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording"]
 
 #: Pianist models: overall tempo, rubato depth within a phrase, the tempo reached at a phrase's end (fraction of the
 #: local tempo), the breath (s) every ``breath_bars``, the fermata (s) held at one phrase end, and a slow drift of
@@ -132,6 +132,33 @@ def humanize(pm, *, asynchrony_s: float = 0.008, velocity_sd: float = 8.0, seed:
             note.start = max(0.0, note.start + shift)
             note.end = note.start + length
             note.velocity = int(np.clip(round(note.velocity + rng.normal(0.0, velocity_sd)), 20, 120))
+    return out
+
+
+def wrong_notes(pm, share: float, *, seed: int = 0):
+    """A copy of ``pm`` in which a ``share`` of the notes is played on a neighbouring key (a slip).
+
+    Notebook: ``07_dataset_and_evaluation``.
+
+    Each chosen note moves one or two semitones up or down (equally likely), keeping its time, length and
+    velocity: what a practising pianist's slips change is the pitch, not the timing, so the ground truth of
+    the clean performance still holds.
+
+    Examples
+    --------
+    >>> import pretty_midi
+    >>> pm = pretty_midi.PrettyMIDI()
+    >>> pm.instruments.append(pretty_midi.Instrument(0))
+    >>> pm.instruments[0].notes = [pretty_midi.Note(80, 60 + i % 12, i * 0.25, i * 0.25 + 0.2) for i in range(100)]
+    >>> slipped = wrong_notes(pm, 0.1, seed=0)
+    >>> sum(a.pitch != b.pitch for a, b in zip(pm.instruments[0].notes, slipped.instruments[0].notes))
+    10
+    """
+    rng = np.random.default_rng(seed)
+    out = copy.deepcopy(pm)
+    notes = [note for inst in out.instruments for note in inst.notes]
+    for i in rng.choice(len(notes), size=int(round(share * len(notes))), replace=False):
+        notes[i].pitch = int(np.clip(notes[i].pitch + rng.choice([-2, -1, 1, 2]), 0, 127))
     return out
 
 

@@ -62,7 +62,7 @@ class _Stages:
 
 def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_method: str = "model",
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
-              accept_low_confidence: bool = False, keep_pitch: bool = False) -> dict:
+              accept_low_confidence: bool = False, keep_pitch: bool = False, adapt: bool = False) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
 
     Notebook: ``00_overview``.
@@ -93,6 +93,11 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         :data:`MIN_RETUNE_CENTS` or more gets the orchestra shifted to their pitch
         (:func:`concerto_nb.sync.pitch_difference_cents`, then :func:`concerto_nb.tsm.warp`'s ``semitones``);
         the report's ``tuning`` says by how much, and a warning says so.
+    adapt : bool
+        Fine-tune the separation network on the concerto's own piano-only and orchestra-only passages first
+        (:func:`concerto_nb.adaptation.adapt`: one to four minutes). Worth it on real recordings, whose pianos,
+        sections and halls the network never heard (``benchmarks/real_mixes.py --tta``); the report's
+        ``adaptation`` gives the passages and steps, or why it was skipped or rejected.
 
     Raises
     ------
@@ -112,16 +117,29 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
     mixing.check_settings(balance_db=balance_db, reverb=reverb)
     if separation_method not in separation.METHODS or tsm_method not in tsm.METHODS:
         raise ValueError(f"separation_method must be one of {separation.METHODS}, tsm_method one of {tsm.METHODS}")
+    if adapt and separation_method != "model":
+        raise ValueError("test-time adaptation fine-tunes the network: it needs separation_method 'model'")
     outputs = io.OutputFolder(out_dir, OUTPUTS, force=force, inputs=(concerto, pianist))
-    stages = _Stages(["load", "separate", "align", "warp", "mix", "write"], progress)
+    stages = _Stages(["load", *(["adapt"] if adapt else []), "separate", "align", "warp", "mix", "write"], progress)
     with outputs, stages:
         (y_concerto, sr_c), (y_pianist, sr) = stages.run(
             "load", lambda: (io.load_audio(concerto, mono=False), io.load_audio(pianist, mono=False))
         )
         durations = {"concerto": round(y_concerto.shape[-1] / sr_c, 3), "pianist": round(y_pianist.shape[-1] / sr, 3)}
         _check_inputs(concerto, pianist, y_concerto, sr_c, y_pianist, sr)
+        net, adaptation_report = None, None
+        if adapt:
+            from . import adaptation
+
+            with warnings.catch_warnings():  # a skipped or rejected adaptation goes to the report's warnings
+                warnings.simplefilter("ignore")
+                net, info = stages.run("adapt", adaptation.adapt, y_concerto, sr_c, progress=progress)
+            adaptation_report = {"steps": info["steps"], "seconds": info["seconds"],
+                                 **{k: [[round(a, 2), round(b, 2)] for a, b in info[k]]
+                                    for k in ("piano_only", "orchestra_only")},
+                                 **{k: info[k] for k in ("skipped", "rejected") if k in info}}
         piano_est, orchestra_est = stages.run("separate", separation.separate, y_concerto, sr_c,
-                                              method=separation_method, progress=progress)
+                                              method=separation_method, progress=progress, net=net)
         # only mono 22 kHz copies are needed from here on: free the full-rate ones (long recordings)
         ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
         mixture = io.resample(io.to_mono(y_concerto), sr_c, sync.SYNC_SR)
@@ -141,6 +159,10 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         if abs(cents) >= MIN_RETUNE_CENTS:
             fit["warnings"].append(sync.diagnostics.out_of_tune(cents, shifted=bool(shift_cents)))
         report_warnings = fit["warnings"]
+        if adaptation_report and ("skipped" in adaptation_report or "rejected" in adaptation_report):
+            why = adaptation_report.get("skipped") or adaptation_report["rejected"]
+            report_warnings.append(f"test-time adaptation {'skipped' if 'skipped' in adaptation_report else 'rejected'}"
+                                   f": {why}; the shipped network separated the concerto")
         for msg in report_warnings:
             warnings.warn(msg, stacklevel=2)
         del ref, mixture, perf
@@ -163,6 +185,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
             "duration_s": durations,
             "separation_method": separation_method,
             "tsm_method": tsm_method,
+            "adaptation": adaptation_report,
             "timings_s": stages.timings,
             "alignment": {
                 "confidence": round(details["confidence"], 3),

@@ -96,6 +96,30 @@ HELD_OUT_MARGIN_S = 5.0  # reverb tails and the network's context stay out too
 # real recordings kept out of training: one piano recording and the end of the orchestra clip
 HELD_OUT_PIANO = "bach_bwv846_soglia.ogg"
 HELD_OUT_ORCHESTRA_FROM_S = 30.0
+# More real recordings (data/sources/real_recordings): other pianists, pianos, orchestras, rooms and microphones,
+# drawn for a share ``real_share`` of the excerpts. Split by recording, never by excerpt of one recording:
+# what trains is below, what never trains is in REAL_HELD_OUT (benchmarks/real_mixes.py mixes it).
+REAL_RECORDINGS_PIANO = [
+    "confuoko/cdl_deb.mp3",  # Salvatori, Debussy
+    *[f"standard_of_taste/{clip}.mp3" for clip in ("b2", "d13-a", "d2-b", "d4-b", "pb3", "d9-b")],  # Gurevich, Chopin
+    *[f"standard_of_taste/{clip}.mp3" for clip in ("b1", "d1-a", "d12-b", "d16-b", "d6-a", "d8-a", "pb1", "pb2")],
+]
+REAL_RECORDINGS_ORCHESTRA = [
+    "esphome_micro_opus/eroica_mvt1_cnso_30s_from_1m00.opus",  # Czech National SO, Beethoven 3
+    "camcops/bach_brandenburg_3_3.mp3",  # Advent Chamber Orchestra
+    "standard_of_taste/d14-a.mp3", "standard_of_taste/pb4.mp3",  # Musopen string quartet, Beethoven Op. 18/6
+]
+# (path under data/sources, first second used): pianists and orchestras training never hears
+REAL_HELD_OUT = {
+    "piano": {"real_recordings/confuoko/lpn_deb.mp3": 30.0,  # Ligoratti, Debussy
+              "real_recordings/confuoko/maple_leaf.mp3": 60.0,  # Ligoratti, Joplin
+              "real_recordings/standard_of_taste/d15-b.mp3": 0.0,  # Xuan He, Chopin
+              "real_recordings/music_mind_academy/beethoven-moonlight-sonata-adagio.mp3": 0.0,  # Pitman
+              f"ishizaka_cc0/{HELD_OUT_PIANO}": 20.0},
+    "orchestra": {"real_recordings/music_mind_academy/grieg-morning-mood.mp3": 0.0,  # Czech National SO
+                  "real_recordings/music_mind_academy/dvorak-new-world-largo.mp3": 0.0,  # DuPage Symphony
+                  f"librosa_brahms/{REAL_ORCHESTRA[0]}": HELD_OUT_ORCHESTRA_FROM_S},  # US Army Strings
+}
 
 
 def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None) -> dict:
@@ -130,11 +154,16 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfo
                                                      HELD_OUT_MARGIN_S))
     for kind, parts in render_corpus_stems(cache_dir, progress, soundfonts).items():
         stems[f"{kind}_corpus"] = parts
-    for name in REAL_PIANO:
-        stems["piano"].append(io.load_audio(shared_data / "ishizaka_cc0" / name, sr=masknet.SR)[0])
-    for name in REAL_ORCHESTRA:
-        y = io.load_audio(shared_data / "librosa_brahms" / name, sr=masknet.SR)[0]
-        stems["orchestra"].append(y[: int((HELD_OUT_ORCHESTRA_FROM_S - HELD_OUT_MARGIN_S) * masknet.SR)])
+    def load(path):
+        return io.load_audio(shared_data / path, sr=masknet.SR)[0]
+
+    real = {"piano": [load(Path("ishizaka_cc0") / name) for name in REAL_PIANO],
+            "orchestra": [load(Path("librosa_brahms") / name)[: int((HELD_OUT_ORCHESTRA_FROM_S - HELD_OUT_MARGIN_S)
+                                                                    * masknet.SR)] for name in REAL_ORCHESTRA]}
+    for kind, names in (("piano", REAL_RECORDINGS_PIANO), ("orchestra", REAL_RECORDINGS_ORCHESTRA)):
+        stems[kind].extend(real[kind])
+        # every real recording that trains, for the share real_share of the excerpts
+        stems[f"{kind}_real"] = real[kind] + [load(Path("real_recordings") / name) for name in names]
     return stems
 
 
@@ -244,7 +273,8 @@ def _made_ahead(dataset, workers: int):
 
 
 def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = False, soundfonts=None, *,
-                   made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE) -> RandomMixes:
+                   made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
+                   real_share: float = 0.0, recorded: float = 0.0) -> RandomMixes:
     """The :class:`concerto_nb.mixes.RandomMixes` that :func:`train` draws its batches from (by default the shipped
     recipe's): the rendered stems (cached in ``cache_dir``, default :data:`DEFAULT_CACHE`) and the
     training rooms.
@@ -254,14 +284,15 @@ def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = 
     shared_data = Path(shared_data)
     stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
-    return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share)
+    return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share,
+                       real_share=real_share, recorded=recorded)
 
 
 def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12, lr: float = 2e-3, seed: int = 0,
           cache_dir=None, checkpoint=None, progress: bool = True, log_every: int = 50, threads: int = 1,
           stop_after: int | None = None, made_up_rooms: float = MADE_UP_ROOMS, corpus_share: float = CORPUS_SHARE,
           waveform_weight: float = WAVEFORM_WEIGHT, hidden: int | None = None, workers: int = 1,
-          soundfonts=None) -> dict:
+          soundfonts=None, real_share: float = 0.0, recorded: float = 0.0, init=None) -> dict:
     """Train :class:`concerto_nb.model.MaskNet` from scratch (or resume) and save its weights.
 
     Notebook: ``01_source_separation``.
@@ -301,6 +332,14 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
     soundfonts : list of str, optional
         Keys of :data:`concerto_nb.render.SOUNDFONTS` to render the stems with (default
         :data:`TRAIN_SOUNDFONTS`).
+    real_share : float
+        Share of the piano and of the orchestra excerpts drawn from the real recordings
+        (:data:`REAL_RECORDINGS_PIANO`, :data:`REAL_RECORDINGS_ORCHESTRA` and the older real ones).
+    recorded : float
+        Share of the mixes put through a recording chain (microphone colour, mastering compression, noise:
+        :meth:`concerto_nb.mixes.RandomMixes.recording_chain`).
+    init : path, optional
+        Weights to start from (fine-tuning) instead of random ones; ``hidden`` is then theirs.
 
     Returns
     -------
@@ -316,8 +355,13 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
     out_path = Path(out_path or masknet.WEIGHTS)
 
     mixes = training_mixes(shared_data, cache_dir, seed, progress, soundfonts, made_up_rooms=made_up_rooms,
-                           corpus_share=corpus_share)
-    net = masknet.MaskNet(**({} if hidden is None else {"hidden": hidden}))
+                           corpus_share=corpus_share, real_share=real_share, recorded=recorded)
+    if init is not None:
+        import copy
+
+        net = copy.deepcopy(masknet.load_model(init))  # load_model's network is shared: train a copy
+    else:
+        net = masknet.MaskNet(**({} if hidden is None else {"hidden": hidden}))
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     history, start = [], 0
@@ -325,6 +369,9 @@ def train(shared_data, out_path=None, *, steps: int = 4000, batch_size: int = 12
            "corpus_share": corpus_share, "waveform_weight": waveform_weight, **net.config}
     if soundfonts and list(soundfonts) != TRAIN_SOUNDFONTS:  # the default recipe's key stays short
         run["soundfonts"] = list(soundfonts)
+    run.update({k: v for k, v in (("real_share", real_share), ("recorded", recorded)) if v})
+    if init is not None:
+        run["init"] = Path(init).name
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         if state.get("run", run) != run or state["model"].keys() != net.state_dict().keys():
@@ -372,12 +419,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=None, help="resume from / save to this file (default data/cache/)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes that make the batches ahead (default 1; 0: none; the weights are the same)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
+    p.add_argument("--real-share", type=float, default=0.0,
+                   help="share of the excerpts drawn from the real recordings (default 0)")
+    p.add_argument("--recorded", type=float, default=0.0,
+                   help="share of the mixes put through a recording chain: microphone, compression, noise")
+    p.add_argument("--init", default=None, help="weights to fine-tune instead of training from scratch")
     p.add_argument("-f", "--force", action="store_true", help="overwrite the weights file")
     args = p.parse_args(argv)
     for name, low in (("steps", 1), ("batch_size", 1), ("hidden", 1), ("workers", 0)):
         value = getattr(args, name)
         if value is not None and not low <= value <= 10**7:
             p.error(f"--{name.replace('_', '-')} {value} is outside {low} to 10000000")
+    for name in ("real_share", "recorded"):
+        if not 0 <= getattr(args, name) <= 1:
+            p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is outside 0 to 1")
+    if not 0 < args.lr < 1:
+        p.error(f"--lr {args.lr} is outside 0 to 1")
     return args
 
 
@@ -387,7 +445,8 @@ def run(args: argparse.Namespace) -> None:
     io.check_output(args.output or masknet.WEIGHTS, args.force, suffixes=(".pt",))
     result = train(args.shared_data or data.SOURCES_DIR, out_path=args.output, steps=args.steps,
                    batch_size=args.batch_size, seed=args.seed, checkpoint=args.checkpoint, hidden=args.hidden,
-                   workers=args.workers)
+                   workers=args.workers, lr=args.lr, real_share=args.real_share, recorded=args.recorded,
+                   init=args.init)
     print(f"{result['weights']}: {len(result['history'])} steps, final loss "
           f"{sum(result['history'][-50:]) / min(50, len(result['history'])):.4f}, {result['seconds']:.0f} s")
 

@@ -36,6 +36,25 @@ def test_playalong_outputs_are_together(playalong_demo):
     assert saved["levels"]["mix_peak_db"] <= -0.9
 
 
+def test_playalong_adapts_to_the_concertos_own_solo_passages(tmp_path, playalong_demo):
+    r = run_cli("playalong", data.demo_path("concerto"), data.demo_path("pianist"), "-o", tmp_path / "a", "--adapt",
+                "-q")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert '"adaptation"' in r.stdout and list(report["timings_s"])[:3] == ["load", "adapt", "separate"]
+    adaptation = report["adaptation"]
+    assert adaptation["steps"] == 200 and not {"skipped", "rejected"} & set(adaptation)
+    # the demo opens with 12 s of orchestra alone: the adaptation learnt the orchestra there
+    assert adaptation["orchestra_only"][0][0] < 2.0 and adaptation["piano_only"]
+    adapted, _ = io.load_audio(tmp_path / "a" / "orchestra_warped.wav")
+    shipped, _ = io.load_audio(playalong_demo[0] / "orchestra_warped.wav")
+    assert len(adapted) == len(shipped) and not np.allclose(adapted, shipped, atol=1e-3)
+    assert playalong_demo[1]["adaptation"] is None  # off by default
+    r = run_cli("playalong", data.demo_path("concerto"), data.demo_path("pianist"), "-o", tmp_path / "b", "--adapt",
+                "--separation", "hpss")
+    assert r.returncode == 2 and "needs separation_method 'model'" in r.stderr and not (tmp_path / "b").exists()
+
+
 def test_cli_separate_align_warp(tmp_path):
     r = run_cli("separate", data.demo_path("concerto"), "-o", tmp_path / "sep")
     assert r.returncode == 0, r.stderr

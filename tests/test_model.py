@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from concerto_nb import evaluation, mixes as random_mixes, model, separation, sync
+from concerto_nb import adaptation, data, evaluation, mixes as random_mixes, model, separation, sync
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import train  # noqa: E402  (scripts/train.py)
@@ -153,6 +153,22 @@ def test_an_adaptation_that_gives_the_piano_away_is_rejected(demo22, monkeypatch
     assert info_named["piano_change_db"] == info["piano_change_db"]  # same seed, same fine-tuning
 
 
+def test_adaptation_on_a_real_recordings_own_solo_passages_separates_it_better():
+    """A real pianist and a real orchestra training never heard, laid out as a movement is: the orchestra alone,
+    both, the piano alone. Fine-tuned on the two solo passages, the network separates where both play better."""
+    piano, orchestra = data.real_mix("real_recordings/music_mind_academy/beethoven-moonlight-sonata-adagio.mp3",
+                                     "real_recordings/music_mind_academy/dvorak-new-world-largo.mp3", sr=model.SR)
+    solo = 4 * model.SR
+    piano[:solo], orchestra[-solo:] = 0.0, 0.0
+    mix, both = piano + orchestra, slice(solo, len(piano) - solo)
+    end_s = len(mix) / model.SR
+    net, info = adaptation.adapt(mix, model.SR, piano_only=[(end_s - 4.0, end_s)], orchestra_only=[(0.0, 4.0)],
+                                 max_steps=100, max_seconds=1e9)
+    before, after = (separation.separate(mix, model.SR, net=n)[0] for n in (model.load_model(), net))
+    gain = evaluation.sdr(piano[both], after[both]) - evaluation.sdr(piano[both], before[both])
+    assert info["steps"] == 100 and gain > 1.5  # benchmarks/real_mixes.py --tta: +3.7 dB with 200 steps
+
+
 def test_training_never_sees_the_held_out_excerpts():
     sr = model.SR
     ramp = np.arange(600 * sr, dtype=np.float64)
@@ -176,6 +192,12 @@ def test_training_never_sees_the_held_out_excerpts():
     assert sum(len(y) for y in stems["orchestra"][:-1]) == expected
     # the real orchestra clip stops before its held-out end (and its margin)
     assert len(stems["orchestra"][-1]) <= (train.HELD_OUT_ORCHESTRA_FROM_S - train.HELD_OUT_MARGIN_S) * sr
+    # the real recordings are split by recording: none of the held-out ones trains
+    training = {f"real_recordings/{name}" for name in train.REAL_RECORDINGS_PIANO + train.REAL_RECORDINGS_ORCHESTRA}
+    held_out = set(train.REAL_HELD_OUT["piano"]) | set(train.REAL_HELD_OUT["orchestra"])
+    assert not training & held_out and all((SHARED / path).exists() for path in training | held_out)
+    assert len(stems["piano_real"]) == len(train.REAL_PIANO) + len(train.REAL_RECORDINGS_PIANO)
+    assert stems["orchestra_real"][0] is stems["orchestra"][-1]  # the Brahms clip without its held-out end
 
 
 def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share():
@@ -202,6 +224,43 @@ def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share(
         mixes = random_mixes.RandomMixes(stems, rooms=[], seed=1, corpus_share=share)
         high = [np.mean(np.abs(np.diff(mixes._excerpt(kind)))) > 0.3 for kind in ("piano", "orchestra") * 200]
         assert abs(np.mean(high) - share) < 0.06
+
+
+def test_real_recordings_are_drawn_at_their_share_a_semitone_up_or_down_at_most():
+    sr = model.SR
+    t = np.arange(20 * sr) / sr
+    tone = lambda f: [np.sin(2 * np.pi * f * t).astype(np.float32)]  # noqa: E731
+    stems = {"piano": tone(220), "orchestra": tone(220)}
+    real = {**stems, "piano_real": tone(880), "orchestra_real": tone(880)}
+
+    def frequency(y):
+        spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+        return np.argmax(spectrum) * sr / len(y)
+
+    for share in (0.3, 1.0):
+        mixes = random_mixes.RandomMixes(real, rooms=[], seed=2, real_share=share)
+        f = np.array([frequency(mixes._excerpt(kind)) for kind in ("piano", "orchestra") * 150])
+        played = f[f > 440]
+        assert abs(len(played) / len(f) - share) < 0.07
+        assert np.all(np.abs(12 * np.log2(played / 880)) < 1.01) and np.std(12 * np.log2(played / 880)) > 0.3
+    # a share of 0 draws nothing more: the same excerpts as without real recordings
+    plain = random_mixes.RandomMixes(stems, rooms=[], seed=2, corpus_share=0.4)
+    with_real = random_mixes.RandomMixes(real, rooms=[], seed=2, corpus_share=0.4)
+    assert all(np.array_equal(plain.example()[0], with_real.example()[0]) for _ in range(5))
+
+
+def test_the_recording_chain_compresses_both_stems_alike_and_adds_noise_to_the_orchestra():
+    sr = model.SR
+    t = np.arange(6 * sr) / sr
+    piano = np.sin(2 * np.pi * 440 * t) * np.where(t < 3, 0.02, 1.0)  # quiet, then 34 dB louder
+    mixes = random_mixes.RandomMixes({}, rooms=[], seed=0)
+    for seed in range(5):
+        mixes.rng = np.random.default_rng(seed)
+        p, o = mixes.recording_chain(piano, np.zeros_like(piano))
+        quiet, loud = (np.sqrt(np.mean(p[int(a * sr): int(b * sr)] ** 2)) for a, b in ((1, 2.5), (4, 5.5)))
+        assert 20 * np.log10(loud / quiet) < 34 - 3  # the loud half was turned down
+        noise_db = 10 * np.log10(np.mean(o**2) / np.mean((p + o) ** 2))
+        assert -72 < noise_db < -38  # a noise floor, in the orchestra's stem only
 
 
 def test_the_waveform_term_of_the_loss_is_the_piano_error_that_sdr_measures(demo22):

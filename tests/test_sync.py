@@ -40,26 +40,16 @@ def test_same_piece_partial_performances_keep_their_confidence(demo22):
 
 
 def test_real_pair_a_semitone_apart_schubert():
-    folder = SHARED / "synctoolbox_schubert"
-    a, _ = io.load_audio(folder / "Schubert_D911-03_HU33.wav", sr=sync.SYNC_SR)
-    b, _ = io.load_audio(folder / "Schubert_D911-03_SC06.wav", sr=sync.SYNC_SR)
+    a, b, measures = data.real_pair("schubert_d911", sr=sync.SYNC_SR)
     time_map, details = sync.align(a, b, return_details=True)
     assert details["chroma_shift"] == 11  # one semitone
-    measures = [np.loadtxt(folder / f"Schubert_D911-03_{v}.csv", delimiter=";", skiprows=1)[:, 0]
-                for v in ("HU33", "SC06")]
-    n = min(map(len, measures))
-    errors = evaluation.alignment_errors(time_map, np.stack([measures[0][:n], measures[1][:n]], axis=1))
+    errors = evaluation.alignment_errors(time_map, measures)
     # issue 26's target within 100 ms (the map smoothed over a second: 84 %; paired note by note: 93 %)
     assert np.median(errors) < 0.05 and np.mean(errors <= 0.1) >= 0.9
 
 
 def test_real_pair_orchestra_against_piano_transcription_beethoven():
-    from scipy.io import loadmat
-
-    folder = SHARED / "libtsm_beethoven"
-    orchestra, _ = io.load_audio(folder / "BeethovenOrchestra.wav", sr=sync.SYNC_SR)
-    piano, _ = io.load_audio(folder / "BeethovenPiano.wav", sr=sync.SYNC_SR)
-    anchors = (loadmat(folder / "BeethovenAnchorpoints.mat")["anchorpoints"] - 1) / 22050  # 1-based samples
+    orchestra, piano, anchors = data.real_pair("beethoven5", sr=sync.SYNC_SR)
     errors = evaluation.alignment_errors(sync.align(orchestra, piano), anchors)
     # issue 4's target, and the fermatas (held 2 s by the orchestra, up to 4.7 s by the pianist): the entry after
     # the second was 2.7 s early while the map was smoothed over a second; paired note by note, 0.3 s
