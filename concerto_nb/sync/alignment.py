@@ -14,13 +14,14 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
 from .diagnostics import confidence
 from .jumps import realign_jumps, replay_anchors, skips_and_repeats
 from .note_matching import snap_to_onsets
-from .timemap import (_note_offs, _onset_peaks, _place_pauses, _timed, _without_pauses, map_times, path_to_time_map,
-                      refine_with_onsets)
+from .timemap import (_note_offs, _onset_peaks, _place_pauses, _strictly_increasing, _timed, _without_pauses, map_times,
+                      path_to_time_map, refine_with_onsets)
 
 __all__ = ["align"]
 
-#: A jump of this many reference seconds or more leaves the map unpaired note by note: the fermatas of
-#: `benchmarks/expressive.py` and Beethoven 5 read as restarts of 0.6 s, the practice takes' restarts go back 8 s.
+#: A jump of this many reference seconds or more splits the map into takes paired note by note each on its own:
+#: the fermatas of `benchmarks/expressive.py` and Beethoven 5 read as restarts of 0.6 s, the practice takes'
+#: restarts go back 8 s.
 MIN_JUMP_FOR_NOTES_S = 1.0
 
 
@@ -54,9 +55,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
         (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
     refine : bool
-        Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then, unless the
-        pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more, put the map through the two recordings' onsets
-        paired note by note (:func:`snap_to_onsets`).
+        Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then put the map
+        through the two recordings' onsets paired note by note (:func:`snap_to_onsets`), each take on its own
+        where the pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more.
     realign : bool
         Where the map shows a skip or a repeat (:func:`skips_and_repeats`), re-align around it with a
         path that jumps in one step (:func:`realign_jumps`): DTW alone jumps where that is cheapest.
@@ -171,10 +172,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     if refine:
         time_map = _place_pauses(time_map, pauses, flux_1, flux_2)
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
-        # a restart's two takes are the same notes: pairs would cross from one to the other. A "restart" of
-        # under a second is a held note or a fermata the re-alignment read as one
-        if all(abs(jump["reference_s"][0] - jump["reference_s"][1]) < MIN_JUMP_FOR_NOTES_S for jump in jumps):
-            time_map = snap_to_onsets(time_map, flux_1, flux_2, keep=keep, keep_performance=timed)
+        snap = lambda part: snap_to_onsets(part, flux_1, flux_2, keep=keep, keep_performance=timed)  # noqa: E731
+        time_map = _paired_take_by_take(time_map, jumps, snap)
         for jump in jumps:
             if "replay" in jump:
                 jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
@@ -196,6 +195,26 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _paired_take_by_take(time_map: np.ndarray, jumps: list, snap) -> np.ndarray:
+    """``snap`` (:func:`snap_to_onsets`) on each take of ``time_map``: the stretches of performance before, between
+    and after the jumps of :data:`MIN_JUMP_FOR_NOTES_S` or more. A restart's two takes play the same notes, so
+    pairs must not cross from one to the other; the map inside a replay (where it stands still while the pianist
+    plays the passage again) and across a skip stays as it is. A "restart" of under a second is a held note or a
+    fermata the re-alignment read as one: it does not split."""
+    cuts = sorted((jump["performance_s"], jump["replay"][-1, 1] if "replay" in jump else jump["performance_s"])
+                  for jump in jumps if abs(jump["reference_s"][0] - jump["reference_s"][1]) >= MIN_JUMP_FOR_NOTES_S)
+    starts = [time_map[0, 1]] + [resume for _, resume in cuts]
+    ends = [end for end, _ in cuts] + [time_map[-1, 1]]
+    parts, last = [], -np.inf
+    for start, end in zip(starts, ends):
+        take = (time_map[:, 1] >= start) & (time_map[:, 1] <= end)
+        parts.append(time_map[(time_map[:, 1] > last) & (time_map[:, 1] < start)])  # a replay, a skip: as it is
+        parts.append(snap(time_map[take]) if take.sum() >= 2 else time_map[take])
+        last = end
+    parts.append(time_map[time_map[:, 1] > last])
+    return _strictly_increasing(np.vstack(parts))
 
 
 def _in_seconds(jump: dict, seen: np.ndarray, anchor_step: float) -> dict:

@@ -181,7 +181,8 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     Parameters
     ----------
     time_map : np.ndarray [shape=(K, 2)]
-        ``[reference_s, performance_s]``, strictly increasing.
+        ``[reference_s, performance_s]``, strictly increasing: a whole map, or the part of one that a take covers
+        (only the onsets inside its two ranges are paired, and its ends stay where they are).
     onsets_ref, onsets_perf : np.ndarray [shape=(bands, frames)]
         Onset features at :data:`FEATURE_RATE` (:func:`~concerto_nb.sync.semitone_flux`), the performance's
         already moved by the chroma shift.
@@ -205,6 +206,11 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     times_ref, vectors_ref = _outside_rests(*onset_events(onsets_ref), keep, entry_margin_s, exit_margin_s)
     times_perf, vectors_perf = _outside_rests(*onset_events(onsets_perf), keep_performance, entry_margin_s,
                                               exit_margin_s)
+    # a map of one take covers part of each recording: only the onsets inside it are paired
+    inside_ref = (times_ref >= time_map[0, 0]) & (times_ref <= time_map[-1, 0])
+    inside_perf = (times_perf >= time_map[0, 1]) & (times_perf <= time_map[-1, 1])
+    times_ref, vectors_ref = times_ref[inside_ref], vectors_ref[inside_ref]
+    times_perf, vectors_perf = times_perf[inside_perf], vectors_perf[inside_perf]
     tempo = (map_times(time_map, times_ref + tempo_window_s)
              - map_times(time_map, times_ref - tempo_window_s)) / (2 * tempo_window_s)
     pairs = match_onset_events(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
@@ -215,7 +221,8 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     offset = times_perf[pairs[:, 1]] - map_times(time_map, at)
     grid = np.unique(np.concatenate([time_map[1:-1, 0], at]))
     # no offset at the map's two ends: a rest there (the opening tutti) is a line from the end to the first pair
-    offset_at = np.interp(grid, np.concatenate([[0.0], at, [time_map[-1, 0]]]), np.concatenate([[0.0], offset, [0.0]]))
+    offset_at = np.interp(grid, np.concatenate([time_map[:1, 0], at, time_map[-1:, 0]]),
+                          np.concatenate([[0.0], offset, [0.0]]))
     moved = np.column_stack([grid, map_times(time_map, grid) + offset_at])
     return _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
 
