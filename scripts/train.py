@@ -122,16 +122,19 @@ REAL_HELD_OUT = {
 }
 
 
-def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None) -> dict:
+def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfonts=None, *,
+                          real_recordings: bool = True) -> dict:
     """Render (or load from ``cache_dir``) the training stems at 22.05 kHz.
 
     Notebook: ``01_source_separation``.
 
     ``soundfonts``: keys of :data:`concerto_nb.render.SOUNDFONTS` (default :data:`TRAIN_SOUNDFONTS`).
+    ``real_recordings``: also decode :data:`REAL_RECORDINGS_PIANO` and :data:`REAL_RECORDINGS_ORCHESTRA`.
 
     Returns
     -------
-    dict with lists ``piano`` and ``orchestra`` of float32 arrays.
+    dict with lists ``piano`` and ``orchestra`` of float32 arrays (and, with ``real_recordings``, ``piano_real``
+    and ``orchestra_real``: every real recording that may train).
     """
     from tqdm.auto import tqdm
 
@@ -163,7 +166,8 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfo
     for kind, names in (("piano", REAL_RECORDINGS_PIANO), ("orchestra", REAL_RECORDINGS_ORCHESTRA)):
         stems[kind].extend(real[kind])
         # every real recording that trains, for the share real_share of the excerpts
-        stems[f"{kind}_real"] = real[kind] + [load(Path("real_recordings") / name) for name in names]
+        if real_recordings:
+            stems[f"{kind}_real"] = real[kind] + [load(Path("real_recordings") / name) for name in names]
     return stems
 
 
@@ -282,7 +286,8 @@ def training_mixes(shared_data, cache_dir=None, seed: int = 0, progress: bool = 
     Notebook: ``01_source_separation``.
     """
     shared_data = Path(shared_data)
-    stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts)
+    stems = render_training_stems(shared_data, Path(cache_dir or DEFAULT_CACHE), progress, soundfonts,
+                                  real_recordings=bool(real_share))  # a recipe without them need not decode them
     rooms = [render.load_impulse_response(shared_data / "openair_irs" / r, masknet.SR) for r in TRAIN_ROOMS]
     return RandomMixes(stems, rooms, seed=seed, made_up_rooms=made_up_rooms, corpus_share=corpus_share,
                        real_share=real_share, recorded=recorded)
