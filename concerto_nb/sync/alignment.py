@@ -213,7 +213,6 @@ def _paired_take_by_take(time_map: np.ndarray, jumps: list, snap) -> np.ndarray:
         parts.append(time_map[(time_map[:, 1] > last) & (time_map[:, 1] < start)])  # a replay, a skip: as it is
         parts.append(snap(time_map[take]) if take.sum() >= 2 else time_map[take])
         last = end
-    parts.append(time_map[time_map[:, 1] > last])
     return _strictly_increasing(np.vstack(parts))
 
 
