@@ -35,14 +35,15 @@ LEVELS_DB = (-6.0, 0.0, 6.0)  # piano RMS over orchestra RMS
 SOLO_S = 4.0  # --tta: seconds of orchestra alone at the start and of piano alone at the end
 
 
-def real_mixes():
-    """(piano name, orchestra name, level dB, piano, orchestra) for every held-out pair and level."""
+def real_mixes(*, solo_s: float = 0.0, levels=LEVELS_DB):
+    """(piano name, orchestra name, level dB, piano, orchestra) for every held-out pair and level (``solo_s``:
+    :func:`concerto_nb.data.real_mix`'s layout with solo passages)."""
     for piano, p_start in train.REAL_HELD_OUT["piano"].items():
         for orchestra, o_start in train.REAL_HELD_OUT["orchestra"].items():
-            for level in LEVELS_DB:
+            for level in levels:
                 yield (Path(piano).stem, Path(orchestra).stem[:24], level,
                        *data.real_mix(piano, orchestra, level_db=level, seconds=EXCERPT_S, piano_start_s=p_start,
-                                      orchestra_start_s=o_start, sr=SR))
+                                      orchestra_start_s=o_start, sr=SR, solo_s=solo_s))
 
 
 def scores(piano, orch, p_est, o_est, bss: bool):
@@ -59,11 +60,8 @@ def adapted_on_solo_passages():
     """Test-time adaptation on the real recordings' own solo passages: mean SDR of both sources where both play,
     (oracle, shipped network, adapted network) per held-out pair at 0 dB."""
     rows = []
-    for p_name, o_name, level, piano, orch in real_mixes():
-        if level != 0.0:
-            continue
+    for p_name, o_name, level, piano, orch in real_mixes(solo_s=SOLO_S, levels=(0.0,)):
         solo = int(SOLO_S * SR)
-        piano[:solo], orch[-solo:] = 0.0, 0.0  # the orchestra alone, then both, then the piano alone
         mix, both = piano + orch, slice(solo, len(piano) - solo)
         net, info = adaptation.adapt(mix, SR, piano_only=[(len(mix) / SR - SOLO_S, len(mix) / SR)],
                                      orchestra_only=[(0.0, SOLO_S)], max_seconds=1e9)

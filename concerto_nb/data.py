@@ -63,7 +63,7 @@ def demo_onsets() -> np.ndarray:
 
 
 def real_mix(piano: str, orchestra: str, *, level_db: float = 0.0, seconds: float = 15.0, piano_start_s: float = 0.0,
-             orchestra_start_s: float = 0.0, sr: int = 22050, peak: float = 0.9):
+             orchestra_start_s: float = 0.0, sr: int = 22050, peak: float = 0.9, solo_s: float = 0.0):
     """Two real recordings of :data:`SOURCES_DIR`, solo piano and orchestra, mixed at a chosen balance.
 
     Notebook: ``01_source_separation``.
@@ -85,6 +85,10 @@ def real_mix(piano: str, orchestra: str, *, level_db: float = 0.0, seconds: floa
         Sample rate of the result.
     peak : float
         The mix's peak.
+    solo_s : float
+        Laid out as a concerto movement is, for test-time adaptation (notebook ``02_test_time_adaptation``): the
+        orchestra alone for the first ``solo_s`` seconds, both, then the piano alone for the last ``solo_s``
+        (the balance is set on the whole excerpts).
 
     Returns
     -------
@@ -109,7 +113,11 @@ def real_mix(piano: str, orchestra: str, *, level_db: float = 0.0, seconds: floa
     p, o = p[:n], o[:n]
     p = p * 10 ** (level_db / 20) * np.sqrt(np.mean(o**2) / max(np.mean(p**2), 1e-20))
     scale = peak / max(np.max(np.abs(p + o)), 1e-9)
-    return (p * scale).astype(np.float32), (o * scale).astype(np.float32)
+    p, o = (p * scale).astype(np.float32), (o * scale).astype(np.float32)
+    solo = int(round(solo_s * sr))
+    if solo:
+        p[:solo], o[-solo:] = 0.0, 0.0  # the orchestra alone, then both, then the piano alone
+    return p, o
 
 
 def real_pair(name: str, *, sr: int = 22050):

@@ -157,9 +157,9 @@ def test_adaptation_on_a_real_recordings_own_solo_passages_separates_it_better()
     """A real pianist and a real orchestra training never heard, laid out as a movement is: the orchestra alone,
     both, the piano alone. Fine-tuned on the two solo passages, the network separates where both play better."""
     piano, orchestra = data.real_mix("real_recordings/music_mind_academy/beethoven-moonlight-sonata-adagio.mp3",
-                                     "real_recordings/music_mind_academy/dvorak-new-world-largo.mp3", sr=model.SR)
+                                     "real_recordings/music_mind_academy/dvorak-new-world-largo.mp3", sr=model.SR,
+                                     solo_s=4.0)
     solo = 4 * model.SR
-    piano[:solo], orchestra[-solo:] = 0.0, 0.0
     mix, both = piano + orchestra, slice(solo, len(piano) - solo)
     end_s = len(mix) / model.SR
     net, info = adaptation.adapt(mix, model.SR, piano_only=[(end_s - 4.0, end_s)], orchestra_only=[(0.0, 4.0)],
