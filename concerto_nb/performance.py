@@ -8,7 +8,8 @@ piano that is not at A = 440 Hz. ``benchmarks/expressive.py`` measures the align
 
 - :func:`expressive_time_map`: the time map of a phrase-shaped performance (reference -> performance time);
 - :func:`humanize`: chord asynchrony and velocity variation of the notes;
-- :func:`home_recording`: a recording chain of a pianist at home.
+- :func:`home_recording`: a recording chain of a pianist at home;
+- :func:`rubato_take`: all of them on an excerpt of a concerto's piano part, beside its reference rendering.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import copy
 
 import numpy as np
 
-__all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording"]
+__all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording", "rubato_take"]
 
 #: Pianist models: overall tempo, rubato depth within a phrase, the tempo reached at a phrase's end (fraction of the
 #: local tempo), the breath (s) every ``breath_bars``, the fermata (s) held at one phrase end, and a slow drift of
@@ -224,3 +225,62 @@ def _through_mp3(y: np.ndarray, sr: int, kbps: int) -> np.ndarray:
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-b:a", f"{kbps}k", str(mp3)], check=True)
         z, _ = load_audio(mp3, sr=sr)
     return np.pad(z, (0, max(0, len(y) - len(z))))[: len(y)]
+
+
+def rubato_take(midi: str, start_s: float, length_s: float, *, seed: int, bar_s: float | None = None,
+                room: str | None = None, sr: int = 22050):
+    """An excerpt of a concerto's piano part and a rubato pianist's take of it, with the ground truth.
+
+    Notebook: ``04_music_synchronization``.
+
+    The reference is the excerpt in FluidR3 (in ``room``, if given); the pianist plays it in the ``rubato`` style
+    (:func:`expressive_time_map`, :func:`humanize`) on MuseScore's piano, recorded at home 20 cents sharp
+    (:func:`home_recording`).
+
+    Parameters
+    ----------
+    midi : str
+        A file of ``data/sources/mutopia_concertos_midi``.
+    start_s, length_s : float
+        The excerpt (s of the MIDI file).
+    seed : int
+        The performance's random choices (phrase shapes, breaths, the fermata, asynchrony).
+    bar_s : float, optional
+        Seconds per bar at the score's tempo (default: four beats at the file's first tempo).
+    room : str, optional
+        An impulse response of ``data/sources/openair_irs`` for the reference.
+    sr : int
+        Sample rate.
+
+    Returns
+    -------
+    reference, pianist : np.ndarray
+        The two recordings.
+    onsets : np.ndarray [shape=(N, 2)]
+        ``[reference_s, performance_s]`` of every piano onset.
+    true_map : np.ndarray [shape=(K, 2)]
+        The performance's time map.
+
+    See Also
+    --------
+    concerto_nb.sync.align : what is measured on it (``benchmarks/jump_detection.py``, ``tests/test_sync.py``).
+    """
+    from . import render
+    from .data import SOURCES_DIR
+
+    pm = render.load_midi(SOURCES_DIR / "mutopia_concertos_midi" / midi)
+    piano = render.crop_midi(render.split_stems(pm)[0], start_s, start_s + length_s)
+    reference = render.render_midi(piano, sr, "fluidr3", length_s)
+    if room is not None:
+        hall = render.load_impulse_response(SOURCES_DIR / "openair_irs" / room, sr)
+        reference = render.apply_room(reference, hall, 0.4)
+    bar_s = 4 * 60 / pm.get_tempo_changes()[1][0] if bar_s is None else bar_s
+    true_map = expressive_time_map(length_s, bar_s, style="rubato", offset_s=start_s,
+                                   rests=render.piano_rests(piano, length_s), seed=seed)
+    played = humanize(render.warp_midi(piano, true_map), seed=seed)
+    pianist = render.render_midi(played, sr, "musescore", true_map[-1, 1] + 1.0)
+    pianist, scale = home_recording(pianist, sr, detune_cents=20.0, seed=1)
+    true_map[:, 1] *= scale
+    onsets = np.unique(np.round([n.start for inst in piano.instruments for n in inst.notes], 3))
+    onsets = onsets[(onsets > 0.05) & (onsets < length_s - 0.05)]
+    return reference, pianist, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1), true_map

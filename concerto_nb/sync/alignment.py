@@ -143,6 +143,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
     durations = len(reference) / sr, len(performance) / sr
+    sound_ends = _sound_ends(_activity(_level_db(reference, sr, chroma_1.shape[1])), perf_active, durations)
 
     def to_time_map(path_seen):
         path = np.stack([path_seen[0], seen[path_seen[1]]])  # a pause is one step of this path
@@ -152,7 +153,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
             keep = np.zeros(chroma_1.shape[1], dtype=bool)
             keep[path[0]] = timed[np.minimum(path[1], len(timed) - 1)]
         time_map = path_to_time_map(path, *durations, anchor_step=anchor_step, keep=keep, note_offs=note_offs,
-                                    pauses=pauses[:, 1:])
+                                    pauses=pauses[:, 1:], sound_ends=sound_ends if handle_rests else None)
         return time_map, keep, path, pauses
 
     time_map, keep, path, pauses = to_time_map(path_seen)
@@ -197,6 +198,20 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     return time_map, details
 
 
+def _sound_ends(ref_active: np.ndarray, perf_active: np.ndarray, durations: tuple, margin_s: float = 0.1):
+    """Seconds where each recording's sound ends after its last note, or None where either still sounds within
+    ``margin_s`` of its file's end (no decay to map)."""
+    ends = []
+    for active, duration in zip((ref_active, perf_active), durations):
+        if not active.any():
+            return None
+        end = (np.flatnonzero(active)[-1] + 1) / FEATURE_RATE
+        if end > duration - margin_s:
+            return None
+        ends.append(end)
+    return tuple(ends)
+
+
 def _paired_take_by_take(time_map: np.ndarray, jumps: list, snap) -> np.ndarray:
     """``snap`` (:func:`snap_to_onsets`) on each take of ``time_map``: the stretches of performance before, between
     and after the jumps of :data:`MIN_JUMP_FOR_NOTES_S` or more. A restart's two takes play the same notes, so
@@ -220,7 +235,7 @@ def _in_seconds(jump: dict, seen: np.ndarray, anchor_step: float) -> dict:
     """One of :func:`realign_jumps`' jumps in seconds, on the performance's own axis (pauses included); a
     restart's replay as anchors (:func:`replay_anchors`)."""
     out = {"kind": jump["kind"], "performance_s": float(seen[jump["performance"]] / FEATURE_RATE),
-           "reference_s": [r / FEATURE_RATE for r in jump["reference"]]}
+           "reference_s": [r / FEATURE_RATE for r in jump["reference"]], "gain": jump["gain"]}
     if "replay" in jump and jump["replay"].shape[1] > 1:
         path_s = np.stack([jump["replay"][0], seen[jump["replay"][1]]], axis=1) / FEATURE_RATE
         path_s = np.vstack([path_s, [out["reference_s"][0], path_s[-1, 1] + 1 / FEATURE_RATE]])

@@ -9,7 +9,12 @@ from .._arrays import runs
 from .audio_features import FEATURE_RATE
 from .timemap import _strictly_increasing, _with_pauses, _without_pauses, map_times
 
-__all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps"]
+__all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps", "MIN_JUMP_GAIN"]
+
+#: A jump is taken only where it saves this many times the window's mean frame cost over the best path without one
+#: (half a second of average frames): clean rubato takes, whose fermatas DTW reads as stalls, gained 4-14; restarts
+#: of 3-6 s 38-104 and an 12 s skip 45 (``benchmarks/jump_detection.py``).
+MIN_JUMP_GAIN = 25.0
 
 
 def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
@@ -115,8 +120,12 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     .. math:: \\sum_m C(n(m), m) + \\rho \\, \\#\\{\\text{penalised steps}\\}
 
     by dynamic programming. Every performance frame counts once, however much reference is
-    skipped, so neither a long jump nor a long stall is cheap in itself. The returned path
-    stays monotonic: after a jump back it resumes where the repeat has caught up.
+    skipped, so neither a long jump nor a long stall is cheap in itself. The jump is kept only where
+    it saves :data:`MIN_JUMP_GAIN` times the mean cost over the best path without one: a fermata held
+    2 s costs the path without a jump a hundred stalls, and a jump back into music that resembles the
+    held chord can undercut that by a little; a pianist who really played a passage again undercuts
+    it by much more. The returned path stays monotonic: after a jump back it resumes where the repeat
+    has caught up.
 
     Parameters
     ----------
@@ -142,7 +151,8 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         Strictly monotonic: no path points inside a skip or a repeat.
     jumps : list of dict, only with ``return_jumps``
         One per passage where the path jumped: ``kind`` (``"skip"`` forward, ``"restart"`` back),
-        ``performance`` (the performance frame of the jump), ``reference`` ([frame before, frame after]) and,
+        ``performance`` (the performance frame of the jump), ``reference`` ([frame before, frame after]),
+        ``gain`` (what the jump saves over the best path without one, in mean frame costs) and,
         for a restart, ``replay``: the path ``(2, R)`` from the jump until the pianist is back where they left
         off (the monotonic path stands still there).
     """
@@ -165,12 +175,12 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         # the cost MrMsDTW's finest level uses: chroma and DLNCO, half and half
         cost = compute_cost_matrices_between_anchors(chroma_1, chroma_2, np.array([[n0, n1], [m0, m1]]),
                                                      onset_1, onset_2)[0]
-        rows = _one_jump_path(cost, back, max_step)
+        rows, gain = _one_jump_path(cost, back, max_step)
         jump = _the_jump(rows, max_step)
         if jump is not None:
             before, after = int(rows[jump - 1]), int(rows[jump])
             record = {"kind": "restart" if after < before else "skip", "performance": int(m0 + jump),
-                      "reference": [before + n0, after + n0]}
+                      "reference": [before + n0, after + n0], "gain": round(gain, 1)}
             if after < before:  # the replay lasts until the pianist passes where they left off
                 caught_up = jump + int(np.argmax(np.append(rows[jump:], before + 1) > before))
                 record["replay"] = np.stack([rows[jump:caught_up] + n0, np.arange(jump, caught_up) + m0])
@@ -189,11 +199,14 @@ def _the_jump(rows: np.ndarray, max_step: int):
     return int(jumped[0]) + 1 if len(jumped) else None
 
 
-def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1) -> np.ndarray:
+def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1):
     """Reference frame (row of ``cost``) of each performance frame (column) from the first row to the last:
     steps of 0 to ``max_step`` rows and at most one jump, forward by more than ``max_step`` or, with
-    ``back``, backward; 0, ``max_step`` and the jump cost ``penalty`` times the mean cost. See
-    :func:`realign_jumps`."""
+    ``back``, backward; 0, ``max_step`` and the jump cost ``penalty`` times the mean cost. The path jumps only
+    where that costs :data:`MIN_JUMP_GAIN` times the mean cost less than the best path without a jump. See
+    :func:`realign_jumps`.
+
+    Returns the rows and the best jumping path's saving over the best path without a jump, in mean costs."""
     n, m = cost.shape
     rho = penalty * float(cost.mean())
     step_cost = [rho if s in (0, max_step) else 0.0 for s in range(max_step + 1)]
@@ -227,7 +240,8 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
         step_after[j, better] = -1
         jump_from[j] = source
         before, after = best_before + cost[:, j], best_after + cost[:, j]
-    jumped = after[-1] < before[-1]
+    gain = float(before[-1] - after[-1]) / max(float(cost.mean()), 1e-12)
+    jumped = gain > MIN_JUMP_GAIN
     ref = np.zeros(m, np.int64)
     r = n - 1
     for j in range(m - 1, 0, -1):
@@ -237,7 +251,7 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
         else:
             r -= int((step_after if jumped else step_before)[j, r])
     ref[0] = r
-    return ref
+    return ref, gain
 
 
 def time_map_with_jumps(time_map: np.ndarray, jumps: list, *, margin_s: float = 0.05) -> np.ndarray:

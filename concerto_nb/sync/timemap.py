@@ -13,6 +13,9 @@ __all__ = ["path_to_time_map", "refine_with_onsets", "map_times"]
 #: Reference seconds a pause's step may span (a rest is wider and crossed by a line): the score's silence around
 #: a breath, a note or two (``benchmarks/expressive.py``).
 MAX_PAUSE_STEP_S = 0.4
+#: Longest final decay (reference s from the last passage's end) that maps to the other recording's: a last chord
+#: held and dying in a hall (Schubert D911-03's, 2.4 s); a longer end is a closing tutti (``benchmarks/real_pairs.py``).
+FINAL_DECAY_MAX_S = 4.0
 
 
 def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
@@ -51,7 +54,8 @@ def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_ri
 
 def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float, anchor_step: float = 0.5,
                      keep: np.ndarray | None = None, smooth_s: float = 0.5,
-                     note_offs: np.ndarray | None = None, pauses: np.ndarray | None = None) -> np.ndarray:
+                     note_offs: np.ndarray | None = None, pauses: np.ndarray | None = None,
+                     sound_ends: tuple | None = None) -> np.ndarray:
     """Turn a warping path (feature frames) into a smooth, strictly increasing time map.
 
     Notebook: ``04_music_synchronization``.
@@ -75,6 +79,11 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     pauses : np.ndarray [shape=(P, 2)], optional
         Performance ``(start_s, end_s)`` of the pauses the path steps over (``align(step_over_pauses=True)``):
         the map steps there, unsmoothed.
+    sound_ends : tuple of float, optional
+        ``(reference_s, performance_s)`` where each recording's sound dies away after its last note (the
+        level's fall below the activity floor). With ``keep``, the last chord's decay in one maps to its decay in
+        the other: the map goes there from the last passage's end, when that keeps within 1.5x of the passage's
+        tempo and takes at most :data:`FINAL_DECAY_MAX_S`, and only then to the two durations.
 
     Returns
     -------
@@ -96,6 +105,10 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     # passages: runs of anchors-to-be, bridged over the single frames a diagonal path step skips
     passages = _passages(valid) if keep is not None else []
     held = _held_notes(passages, valid, perf_of_ref, note_offs) if note_offs is not None else np.zeros((0, 2))
+    if passages and sound_ends is not None:
+        decay_end = _final_decay_end(valid, perf_of_ref, held, sound_ends)
+        if decay_end is not None:
+            held = np.vstack([held, [decay_end]])
     t_known = np.concatenate([[0.0], t[valid], held[:, 0], [ref_duration]])
     p_known = np.concatenate([[0.0], perf_of_ref[valid], held[:, 1], [perf_duration]])
     order = np.argsort(t_known, kind="stable")
@@ -161,6 +174,28 @@ def _passages(valid: np.ndarray, max_gap_s: float = 0.2) -> list:
         if start > 0 and stop < len(valid) and stop - start <= max_gap_s * FEATURE_RATE:
             bridged[start:stop] = True
     return runs(bridged)
+
+
+def _final_decay_end(valid: np.ndarray, perf_of_ref: np.ndarray, held: np.ndarray, sound_ends: tuple,
+                     tempo_s: float = 2.0, max_ratio: float = 1.5):
+    """``(reference s, performance s)`` where both recordings' last chord has died away (``sound_ends``), or
+    None where that would leave the tempo of the ``valid`` frames over the last ``tempo_s`` by more than
+    ``max_ratio`` or take longer than :data:`FINAL_DECAY_MAX_S` (then it is a closing tutti, not a decay)."""
+    known = np.flatnonzero(valid)
+    last = known[-1]
+    first = known[known >= last - int(tempo_s * FEATURE_RATE)][0]
+    if last - first < FEATURE_RATE // 2:
+        return None
+    rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
+    t0, p0 = last / FEATURE_RATE, perf_of_ref[last]
+    after = held[held[:, 0] > t0]
+    if len(after):  # the passage's last note counted to its note-off: the decay starts there
+        t0, p0 = after[0]
+    ref_end, perf_end = sound_ends
+    if not (0 < ref_end - t0 <= FINAL_DECAY_MAX_S and perf_end > p0 and rate > 0):
+        return None
+    ratio = (perf_end - p0) / (ref_end - t0) / rate
+    return (ref_end, perf_end) if 1 / max_ratio <= ratio <= max_ratio else None
 
 
 def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray,
