@@ -112,6 +112,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     dlnco_2 = shift_chroma_vectors(dlnco_2, shift)
     flux_2 = _shift_pitches(flux_2, shift)
     perf_level = _level_db(performance, sr, chroma_2.shape[1])
+    ref_level = _level_db(reference, sr, chroma_1.shape[1])
 
     def dtw(seen):
         """MrMsDTW on the performance frames ``seen``; the path counts performance frames in ``seen``."""
@@ -127,7 +128,6 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     seen = np.arange(chroma_2.shape[1])
     path_seen = dtw(seen)
     if step_over_pauses:
-        ref_level = _level_db(reference, sr, chroma_1.shape[1])
         pauses_found = _reference_plays_on(_silences(perf_level), path_seen, ref_level, flux_1)
         if pauses_found:  # again, stepping over them; kept where the music around them then matches better
             stepped_seen = _frames_between_pauses(pauses_found, chroma_2.shape[1])
@@ -143,7 +143,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
     durations = len(reference) / sr, len(performance) / sr
-    sound_ends = _sound_ends(_activity(_level_db(reference, sr, chroma_1.shape[1])), perf_active, durations)
+    sound_ends = _sound_ends(_activity(ref_level), perf_active, durations) if handle_rests else None
 
     def to_time_map(path_seen):
         path = np.stack([path_seen[0], seen[path_seen[1]]])  # a pause is one step of this path
@@ -153,7 +153,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
             keep = np.zeros(chroma_1.shape[1], dtype=bool)
             keep[path[0]] = timed[np.minimum(path[1], len(timed) - 1)]
         time_map = path_to_time_map(path, *durations, anchor_step=anchor_step, keep=keep, note_offs=note_offs,
-                                    pauses=pauses[:, 1:], sound_ends=sound_ends if handle_rests else None)
+                                    pauses=pauses[:, 1:], sound_ends=sound_ends)
         return time_map, keep, path, pauses
 
     time_map, keep, path, pauses = to_time_map(path_seen)
