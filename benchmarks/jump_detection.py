@@ -42,22 +42,6 @@ EDIT_AT = (0.35, 0.65)
 EDIT_LENGTH_S = 40.0  # edited takes are cut from a longer excerpt: a 12 s skip leaves enough around it
 
 
-def edited(take, kind: str, seconds: float, at: float):
-    """The take cut between two notes near ``at`` of it: ``seconds`` played again or left out. Returns the audio,
-    the onsets ``[reference_s, performance_s]`` as played, and the cut (performance s)."""
-    reference, pianist, onsets, _ = take
-    played = onsets[:, 1]
-    between = (played[:-1] + played[1:]) / 2
-    cut = float(between[np.argmin(np.abs(between - at * played[-1]))])
-    if kind == "restart":
-        audio = np.concatenate([pianist[: int(cut * SR)], pianist[int((cut - seconds) * SR):]])
-        events = np.vstack([onsets[played < cut], onsets[played >= cut - seconds] + [0.0, seconds]])
-    else:
-        audio = np.concatenate([pianist[: int(cut * SR)], pianist[int((cut + seconds) * SR):]])
-        events = np.vstack([onsets[played < cut], onsets[played >= cut + seconds] - [0.0, seconds]])
-    return audio, events, cut
-
-
 def measured(reference, pianist, events, min_gain: float):
     """The jumps ``sync.align`` finds with ``MIN_JUMP_GAIN = min_gain``, and the share of onsets within 100 ms on
     the play-along's map."""
@@ -87,6 +71,7 @@ def main():
     print("| take | event | jumps found | <= 100 ms % | rule off: jumps (gain) | rule off: <= 100 ms % |")
     print("|---|---|---|---|---|---|")
     false_alarms, clean_takes, found, edits, gains_clean, gains_true = [0, 0], 0, [0, 0], 0, [], []
+    within_clean, within_edits = [], []  # (shipped rule, rule off) per take
     for label, midi, start, length in EXCERPTS:
         for seed in CLEAN_SEEDS:
             reference, pianist, onsets, _ = performance.rubato_take(midi, start, length, seed=seed, room=HALL, sr=SR)
@@ -95,22 +80,27 @@ def main():
             false_alarms[0] += bool(jumps)
             false_alarms[1] += bool(candidates)
             gains_clean += [j["gain"] for j in candidates]
+            within_clean.append((within, within_off))
             print(f"| {label}, performance {seed} | none (clean) | {described(jumps)} | {within:.1f} | "
                   f"{described(candidates)} | {within_off:.1f} |", flush=True)
         take = performance.rubato_take(midi, start, EDIT_LENGTH_S, seed=EDIT_SEED, room=HALL, sr=SR)
         for kind, seconds in EDITS:
             for at in EDIT_AT:
-                audio, events, cut = edited(take, kind, seconds, at)
+                audio, events, cut = performance.edited_take(take[1], take[2], kind, seconds, at=at, sr=SR)
                 (jumps, within), (candidates, within_off) = both_rules(take[0], audio, events)
                 edits += 1
                 at_cut = [[j for j in found_here if j["kind"] == kind and abs(j["performance_s"] - cut) < 1.5]
                           for found_here in (jumps, candidates)]
                 found[0], found[1] = found[0] + bool(at_cut[0]), found[1] + bool(at_cut[1])
                 gains_true += [j["gain"] for j in at_cut[1]]
+                within_edits.append((within, within_off))
                 print(f"| {label}, performance {EDIT_SEED} | {kind} of {seconds:.0f} s at {cut:.1f} s | "
                       f"{described(jumps)} | {within:.1f} | {described(candidates)} | {within_off:.1f} |", flush=True)
     print(f"\nclean takes with a jump reported: {false_alarms[0]} of {clean_takes} (rule off: {false_alarms[1]}); "
           f"edits found (kind, within 1.5 s of the cut): {found[0]} of {edits} (rule off: {found[1]})")
+    (clean, clean_off), (edit, edit_off) = np.mean(within_clean, axis=0), np.mean(within_edits, axis=0)
+    print(f"onsets within 100 ms on the play-along's map, mean over the takes: clean {clean:.1f} % (rule off "
+          f"{clean_off:.1f} %), edited {edit:.1f} % (rule off {edit_off:.1f} %)")
     print(f"candidate gains on clean takes: {sorted(round(g) for g in gains_clean)}; on the edits, at the cut: "
           f"{sorted(round(g) for g in gains_true)}")
 

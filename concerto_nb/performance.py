@@ -17,7 +17,8 @@ import copy
 
 import numpy as np
 
-__all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording", "rubato_take"]
+__all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording", "rubato_take",
+           "edited_take"]
 
 #: Pianist models: overall tempo, rubato depth within a phrase, the tempo reached at a phrase's end (fraction of the
 #: local tempo), the breath (s) every ``breath_bars``, the fermata (s) held at one phrase end, and a slow drift of
@@ -284,3 +285,50 @@ def rubato_take(midi: str, start_s: float, length_s: float, *, seed: int, bar_s:
     onsets = np.unique(np.round([n.start for inst in piano.instruments for n in inst.notes], 3))
     onsets = onsets[(onsets > 0.05) & (onsets < length_s - 0.05)]
     return reference, pianist, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1), true_map
+
+
+def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: float, *, at: float, sr: int = 22050):
+    """A take cut between two notes near ``at`` of it (a share of its last onset's time), and ``seconds`` before the
+    cut played again (``kind="restart"``) or after it left out (``kind="skip"``).
+
+    Notebook: ``04_music_synchronization``.
+
+    Parameters
+    ----------
+    pianist : np.ndarray [shape=(n,)]
+        The take, e.g. :func:`rubato_take`'s.
+    onsets : np.ndarray [shape=(N, 2)]
+        ``[reference_s, performance_s]`` of its onsets.
+    kind : {"restart", "skip"}
+    seconds : float
+        Seconds of the take played again or left out.
+    at : float
+        Where to cut, as a share of the last onset's performance time.
+    sr : int
+        Sample rate of ``pianist``.
+
+    Returns
+    -------
+    audio : np.ndarray
+        The edited take.
+    events : np.ndarray [shape=(N', 2)]
+        ``[reference_s, performance_s]`` of its onsets as played (a restart's notes twice).
+    cut : float
+        Performance seconds of the cut.
+
+    See Also
+    --------
+    concerto_nb.sync.time_map_with_jumps : the map that follows such a take (``benchmarks/jump_detection.py``).
+    """
+    played = onsets[:, 1]
+    between = (played[:-1] + played[1:]) / 2
+    cut = float(between[np.argmin(np.abs(between - at * played[-1]))])
+    if kind == "restart":
+        audio = np.concatenate([pianist[: int(cut * sr)], pianist[int((cut - seconds) * sr):]])
+        events = np.vstack([onsets[played < cut], onsets[played >= cut - seconds] + [0.0, seconds]])
+    elif kind == "skip":
+        audio = np.concatenate([pianist[: int(cut * sr)], pianist[int((cut + seconds) * sr):]])
+        events = np.vstack([onsets[played < cut], onsets[played >= cut + seconds] - [0.0, seconds]])
+    else:
+        raise ValueError(f"kind must be 'restart' or 'skip', got {kind!r}")
+    return audio, events, cut

@@ -12,7 +12,7 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
                              _shift_pitches, _silences, _tuned_chroma, chroma_shift,
                              pitch_difference_cents)
 from .diagnostics import confidence
-from .jumps import realign_jumps, replay_anchors, skips_and_repeats
+from .jumps import CANDIDATE_RATIO, realign_jumps, replay_anchors, skips_and_repeats
 from .note_matching import snap_to_onsets
 from .timemap import (_note_offs, _onset_peaks, _place_pauses, _strictly_increasing, _timed, _without_pauses, map_times,
                       path_to_time_map, refine_with_onsets)
@@ -59,8 +59,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         through the two recordings' onsets paired note by note (:func:`snap_to_onsets`), each take on its own
         where the pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more.
     realign : bool
-        Where the map shows a skip or a repeat (:func:`skips_and_repeats`), re-align around it with a
-        path that jumps in one step (:func:`realign_jumps`): DTW alone jumps where that is cheapest.
+        Where the map's tempo leaves ``[1 / CANDIDATE_RATIO, CANDIDATE_RATIO]`` (:func:`skips_and_repeats`),
+        re-align around it with a path that jumps in one step (:func:`realign_jumps`), and align again with
+        MrMsDTW from where it lands: DTW alone jumps where that is cheapest.
     step_over_pauses : bool
         DTW sees the performance without the inside of its pauses (silences of 0.4-5 s where the reference
         plays on: breaths, a stop after a fermata), and the path steps over them: the reference stands still
@@ -157,7 +158,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         return time_map, keep, path, pauses
 
     time_map, keep, path, pauses = to_time_map(path_seen)
-    passages = skips_and_repeats(time_map, played_s=_played_s(time_map, keep, path, perf_active),
+    passages = skips_and_repeats(time_map, max_ratio=CANDIDATE_RATIO, played_s=_played_s(time_map, keep, path,
+                                                                                         perf_active),
                                  pauses=pauses) if realign else []
     jumps = []
     if passages:

@@ -3,18 +3,26 @@ Notebook: ``04_music_synchronization``.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 
 from .._arrays import runs
 from .audio_features import FEATURE_RATE
 from .timemap import _strictly_increasing, _with_pauses, _without_pauses, map_times
 
-__all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps", "MIN_JUMP_GAIN"]
+__all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps", "MIN_JUMP_GAIN", "CANDIDATE_RATIO"]
 
 #: A jump is taken only where it saves this many times the window's mean frame cost over the best path without one
-#: (half a second of average frames): clean rubato takes, whose fermatas DTW reads as stalls, gained 4-14; restarts
-#: of 3-6 s 38-104 and an 12 s skip 45 (``benchmarks/jump_detection.py``).
-MIN_JUMP_GAIN = 25.0
+#: (0.4 s of average frames): clean rubato takes, whose fermatas DTW reads as stalls, gained 1-14; restarts of 3-6 s
+#: and skips of 6-12 s 23-121 (``benchmarks/jump_detection.py``).
+MIN_JUMP_GAIN = 20.0
+
+#: :func:`realign_jumps` looks for a jump wherever the map's tempo leaves [1/2, 2] for 2 s: DTW smears a skip of
+#: 6-12 s over a few seconds at 2-3x, which the report's threshold of 3 misses; :data:`MIN_JUMP_GAIN` decides
+#: (``benchmarks/jump_detection.py``).
+CANDIDATE_RATIO = 2.0
 
 
 def skips_and_repeats(time_map: np.ndarray, min_s: float = 2.0, window_s: float = 1.0, max_ratio: float = 3.0,
@@ -124,8 +132,9 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     it saves :data:`MIN_JUMP_GAIN` times the mean cost over the best path without one: a fermata held
     2 s costs the path without a jump a hundred stalls, and a jump back into music that resembles the
     held chord can undercut that by a little; a pianist who really played a passage again undercuts
-    it by much more. The returned path stays monotonic: after a jump back it resumes where the repeat
-    has caught up.
+    it by much more. After a jump, the path from where it lands to both ends is MrMsDTW's again on these
+    features: the first path can stray for longer than ``margin_s`` after a skip or a restart. The returned path
+    stays monotonic: after a jump back it resumes where the repeat has caught up.
 
     Parameters
     ----------
@@ -161,6 +170,7 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
 
     (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
     chroma_1, chroma_2 = (normalize_feature(c, 2, 0.001) for c in (chroma_1, chroma_2))
+    (n_end, m_end) = chroma_1.shape[1] - 1, chroma_2.shape[1] - 1
     jumps = []
     for passage in found:
         (start_s, end_s), (perf_start, perf_end) = passage["reference_s"], passage["performance_s"]
@@ -177,18 +187,44 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
                                                      onset_1, onset_2)[0]
         rows, gain = _one_jump_path(cost, back, max_step)
         jump = _the_jump(rows, max_step)
+        local = np.stack([rows + n0, np.arange(cost.shape[1]) + m0])
+        later = path[:, b + 1:]
         if jump is not None:
-            before, after = int(rows[jump - 1]), int(rows[jump])
+            before, after = int(rows[jump - 1]) + n0, int(rows[jump]) + n0
+            # DTW again from where the path lands to both ends: the first path strayed around the jump, and
+            # may not be back on the music by the window's end
+            rest = _path_from(features_1, features_2, (after, m0 + jump), (n_end, m_end))
+            if rest is not None:
+                local, later = local[:, :jump], rest
             record = {"kind": "restart" if after < before else "skip", "performance": int(m0 + jump),
-                      "reference": [before + n0, after + n0], "gain": round(gain, 1)}
+                      "reference": [before, after], "gain": round(gain, 1)}
             if after < before:  # the replay lasts until the pianist passes where they left off
-                caught_up = jump + int(np.argmax(np.append(rows[jump:], before + 1) > before))
-                record["replay"] = np.stack([rows[jump:caught_up] + n0, np.arange(jump, caught_up) + m0])
+                taken = np.concatenate([local[:, jump:], later], axis=1)
+                caught_up = int(np.argmax(np.append(taken[0], before + 1) > before))
+                record["replay"] = taken[:, :caught_up]
             jumps.append(record)
-        local = np.stack([np.maximum.accumulate(rows) + n0, np.arange(cost.shape[1]) + m0])
-        path = np.concatenate([path[:, :a], local, path[:, b + 1:]], axis=1)
+        path = np.concatenate([path[:, :a], local, later], axis=1)
+        path[0, a:] = np.maximum.accumulate(path[0, a:])
     path = make_path_strictly_monotonic(path).astype(int)
     return (path, jumps) if return_jumps else path
+
+
+def _path_from(features_1, features_2, start: tuple, end: tuple, min_frames: int = 2 * FEATURE_RATE):
+    """MrMsDTW's path (``(2, L)``, strictly monotonic, frames of the whole features) from ``start`` to ``end``
+    (``(reference frame, performance frame)`` each), or None where either side is shorter than ``min_frames``."""
+    from synctoolbox.dtw.mrmsdtw import sync_via_mrmsdtw
+    from synctoolbox.dtw.utils import make_path_strictly_monotonic
+
+    (n0, m0), (n1, m1) = start, end
+    if n1 - n0 < min_frames or m1 - m0 < min_frames:
+        return None
+    (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
+    with contextlib.redirect_stdout(io.StringIO()):
+        path = sync_via_mrmsdtw(f_chroma1=chroma_1[:, n0:n1 + 1], f_onset1=onset_1[:, n0:n1 + 1],
+                                f_chroma2=chroma_2[:, m0:m1 + 1], f_onset2=onset_2[:, m0:m1 + 1],
+                                input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]),
+                                threshold_rec=10**6)
+    return make_path_strictly_monotonic(path).astype(int) + np.array([[n0], [m0]])
 
 
 def _the_jump(rows: np.ndarray, max_step: int):
