@@ -85,10 +85,12 @@ def _practice(args):
 
     report = practice.practice(args.concerto, args.output, start_s=args.start, end_s=args.end, tempo=args.tempo,
                                beats_per_bar=args.beats_per_bar, count_in_bars=args.count_in_bars,
-                               clicks=args.clicks, loops=args.loops, follow=args.follow,
-                               separation_method=args.separation, force=args.force, progress=not args.quiet)
+                               clicks=args.clicks, loops=args.loops, follow=args.follow, score=args.score,
+                               bars=args.bars, separation_method=args.separation, force=args.force,
+                               progress=not args.quiet)
+    bars = f" (bars {report['bars'][0]}-{report['bars'][1]})" if report["bars"] else ""
     print(f"{report['outputs']['orchestra_practice.wav']}: {report['passage_s'][0]:g}-{report['passage_s'][1]:g} s "
-          f"of the concerto at {report['beats_per_minute']:g} beats a minute, after {len(report['count_in_s'])} "
+          f"of the concerto{bars} at {report['beats_per_minute']:g} beats a minute, after {len(report['count_in_s'])} "
           f"clicks of count-in ({report['passage_starts_at_s']:.2f} s)")
 
 
@@ -122,6 +124,18 @@ def _bounded(kind, low, high):
             raise argparse.ArgumentTypeError(f"{text!r} is outside {low:g} to {high:g}")
         return value
     return parse
+
+
+def _bar_range(text):
+    """An argparse type: ``A-B`` (or ``A``), bar numbers from 1, A <= B."""
+    first, _, last = text.partition("-")
+    try:
+        bars = int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a bar range like 32-48") from None
+    if not 1 <= bars[0] <= bars[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: bars count from 1, the first no later than the last")
+    return bars
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,12 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--end", type=_bounded(float, 0.0, 86400.0), default=None, help="passage end, s (default: the end)")
     s.add_argument("--tempo", type=_bounded(float, 0.25, 2.0), default=1.0,
                    help="speed, 0.25-2 (0.8: 80 %% of the recording's tempo); the pitch stays")
-    s.add_argument("--beats-per-bar", type=_bounded(int, 1, 12), default=4, help="the metre (default 4)")
+    s.add_argument("--beats-per-bar", type=_bounded(int, 1, 12), default=None,
+                   help="the metre (default: the score's, else 4)")
     s.add_argument("--count-in-bars", type=_bounded(int, 0, 8), default=1, help="bars of clicks before (default 1)")
     s.add_argument("--clicks", action="store_true", help="clicks on every beat of the passage too")
     s.add_argument("--loops", type=_bounded(int, 1, 50), default=1, help="play the passage this many times")
     s.add_argument("--follow", default=None, metavar="TAKE",
                    help="your previous recording of the passage: the orchestra follows its tempo (not --tempo)")
+    s.add_argument("--score", default=None, metavar="MIDI",
+                   help="the piece's MIDI file: beats and bar lines from the score, aligned with the recording")
+    s.add_argument("--bars", type=_bar_range, default=None, metavar="A-B",
+                   help="the passage as bar numbers of --score, e.g. 32-48 (instead of --start/--end)")
     s.add_argument("--separation", default="model", choices=SEPARATION_METHODS)
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_practice)

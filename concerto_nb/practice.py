@@ -7,10 +7,13 @@ previous recording of theirs, so that they can play along live with an orchestra
 
 The beat grid comes from beat tracking of the concerto recording (``librosa.beat.beat_track``: onset strength,
 a global tempo, dynamic programming for the beats); the metre (``beats_per_bar``) is the user's to give, and
-the bar lines count from the passage's first beat. Notebook: ``05_time_scale_modification``.
+the bar lines count from the passage's first beat. Given the score as MIDI, the grid is the score's own: its
+beats and bar lines carried onto the recording by aligning the score's rendering with it (:func:`score_grid`),
+and a passage can be chosen by bar numbers. Notebook: ``05_time_scale_modification``.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import numpy as np
 
 from . import io, separation, sync, tsm
 
-__all__ = ["OUTPUTS", "beat_grid", "click_track", "practice"]
+__all__ = ["OUTPUTS", "beat_grid", "score_grid", "click_track", "practice"]
 
 OUTPUTS = ("orchestra_practice.wav", "practice.json")
 #: Length of each click, and the pitch of the bar's first click and of the others (a woodblock-like tick).
@@ -66,6 +69,87 @@ def beat_grid(y: np.ndarray, sr: int) -> np.ndarray:
     return np.asarray(beats, dtype=float) + (float(np.median(to_onset[close])) if close.any() else 0.0)
 
 
+def score_grid(y: np.ndarray, sr: int, score, *, progress: bool = False) -> dict:
+    """The score's bar lines and beats on a recording of it: the score rendered, then aligned with the recording.
+
+    Notebook: ``05_time_scale_modification``.
+
+    The MIDI file is synthesised (FluidR3, all parts) and aligned with the recording as the play-along aligns a
+    pianist (:func:`concerto_nb.sync.align`, the rendering as the reference); the score's downbeats and beats
+    (``pretty_midi``'s, from its time signatures) go through the time map. Bars count from 1 at the file's start,
+    as the file has them (a pickup the file writes as a whole bar is bar 1). A beat tracker counting bars drifts by
+    a beat wherever it misses one; the score cannot (``benchmarks/score_bars.py``).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        The recording.
+    sr : int
+        Its sample rate.
+    score : path or pretty_midi.PrettyMIDI
+        The piece's MIDI file (e.g. one of ``data/sources/mutopia_concertos_midi``), the whole of what is recorded.
+    progress : bool
+        Say on stderr what is being done (the rendering and alignment take about 10 s a minute of music).
+
+    Returns
+    -------
+    dict
+        ``bars_s``: ``(B + 1,)`` seconds of the recording where each bar starts, then where the last one ends;
+        ``beats_s``: ``(N,)`` the score's beats; ``beats_per_bar``: ``(B,)`` beats in each bar; ``time_map``:
+        ``(K, 2)`` [score s, recording s].
+
+    Examples
+    --------
+    >>> from concerto_nb import data, io, practice, render
+    >>> score = render.load_midi(data.SOURCES_DIR / "mutopia_concertos_midi" / "Mozart_KV488_mvt1_Allegro.mid")
+    >>> demo = render.crop_midi(score, 120.0, 195.0)  # the demo's excerpt, 120-195 s of the score
+    >>> y, sr = io.load_audio(data.demo_path("concerto"), sr=22050)
+    >>> grid = practice.score_grid(y, sr, demo)
+    >>> len(grid["bars_s"]) - 1, [round(float(t), 1) for t in grid["bars_s"][6:9]]  # 2 s bars, score tempo
+    (38, [12.0, 14.0, 16.0])
+    """
+    import sys
+
+    from . import render
+
+    pm = _load_score(score)
+    end = pm.get_end_time()
+    if progress:
+        print(f"aligning the score ({end / 60:.1f} min) with the recording", file=sys.stderr)
+    rendered = render.render_midi(pm, sync.SYNC_SR, "fluidr3", end + 1.0)
+    recording = io.resample(io.to_mono(np.asarray(y)), sr, sync.SYNC_SR)
+    time_map = sync.align(rendered, recording)
+    downbeats, beats = pm.get_downbeats(), pm.get_beats()
+    lines = np.append(downbeats[downbeats < end], end)
+    per_bar = np.diff(np.searchsorted(beats, lines - 1e-6))
+    return {"bars_s": sync.map_times(time_map, lines), "beats_s": sync.map_times(time_map, beats[beats < end]),
+            "beats_per_bar": per_bar, "time_map": time_map}
+
+
+@functools.lru_cache(maxsize=4)
+def _score_grid_of_files(concerto: str, concerto_mtime: float, score: str, score_mtime: float, progress: bool):
+    """:func:`score_grid` of two files, kept for the next call with the same files unchanged (their mtimes)."""
+    y, sr = io.load_audio(concerto, mono=False)
+    return score_grid(y, sr, score, progress=progress)
+
+
+def _load_score(score):
+    """``score`` as ``pretty_midi.PrettyMIDI`` (a path is read); a file that is not MIDI: ValueError, one line."""
+    from . import render
+
+    if hasattr(score, "get_downbeats"):
+        return score
+    try:
+        pm = render.load_midi(score)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # mido and pretty_midi raise many kinds on a broken file
+        raise ValueError(f"{score}: not a readable MIDI file ({type(exc).__name__})") from None
+    if pm.get_end_time() <= 0 or not len(pm.get_downbeats()):
+        raise ValueError(f"{score}: no notes in this MIDI file")
+    return pm
+
+
 def click_track(times_s, n: int, sr: int, *, accents=()) -> np.ndarray:
     """``n`` samples of clicks at ``times_s``: short decaying sine bursts, higher at the indices in ``accents``.
 
@@ -82,8 +166,9 @@ def click_track(times_s, n: int, sr: int, *, accents=()) -> np.ndarray:
 
 
 def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = None, tempo: float = 1.0,
-             beats_per_bar: int = 4, count_in_bars: int = 1, clicks: bool = False, loops: int = 1,
-             follow=None, separation_method: str = "model", force: bool = False, progress: bool = True) -> dict:
+             beats_per_bar: int | None = None, count_in_bars: int = 1, clicks: bool = False, loops: int = 1,
+             follow=None, score=None, bars=None, separation_method: str = "model", force: bool = False,
+             progress: bool = True) -> dict:
     """Export the orchestra of a passage for practice: its tempo, a count-in, clicks, loops.
 
     Notebook: ``05_time_scale_modification``.
@@ -96,11 +181,12 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         Gets ``orchestra_practice.wav`` (at the concerto's sample rate; the clicks are mixed in) and
         ``practice.json`` (the passage, the tempo, the beats and the count-in, in output seconds).
     start_s, end_s : float
-        The passage, in seconds of the concerto (``end_s`` None: to the end).
+        The passage, in seconds of the concerto (``end_s`` None: to the end); or ``bars``.
     tempo : float
         Playing speed, 0.25-2 (0.8: 80 % of the recording's tempo); the pitch stays.
-    beats_per_bar : int
-        The metre, 1-12: the count-in is ``count_in_bars`` bars of it, each bar's first click higher.
+    beats_per_bar : int, optional
+        The metre, 1-12: the count-in is ``count_in_bars`` bars of it, each bar's first click higher (default:
+        the score's, in the passage's first bar; without a score, 4).
     count_in_bars : int
         Bars of clicks before the passage's first beat (0: none).
     clicks : bool
@@ -111,6 +197,11 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         A previous recording of yours of the passage (or of the piece): the orchestra follows its tempo
         curve instead of ``tempo`` (aligned as ``concerto-nb playalong`` aligns it, from the passage's
         start).
+    score : path, optional
+        The piece's MIDI file: the beats and bar lines are the score's (:func:`score_grid`), not a beat
+        tracker's.
+    bars : (int, int), optional
+        The passage as bar numbers of ``score``, first and last included (instead of ``start_s`` / ``end_s``).
     separation_method : str
         See :func:`concerto_nb.separation.separate`.
     force : bool
@@ -128,24 +219,51 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
     ValueError
         A setting out of range or a passage outside the recording, checked before any work.
     """
-    tempo, beats_per_bar, count_in_bars, loops = float(tempo), int(beats_per_bar), int(count_in_bars), int(loops)
+    tempo, count_in_bars, loops = float(tempo), int(count_in_bars), int(loops)
+    metre_given = beats_per_bar is not None
+    beats_per_bar = int(beats_per_bar) if metre_given else 4
     if not (0.25 <= tempo <= 2.0 and 1 <= beats_per_bar <= 12 and 0 <= count_in_bars <= 8 and 1 <= loops <= 50):
         raise ValueError("tempo must be 0.25-2, beats_per_bar 1-12, count_in_bars 0-8 and loops 1-50")
     if separation_method not in separation.METHODS:
         raise ValueError(f"separation_method must be one of {separation.METHODS}")
-    inputs = [concerto] + ([follow] if follow is not None else [])
+    pm = None if score is None else _load_score(score)
+    if bars is not None:
+        bar_count = 0 if pm is None else int(np.sum(pm.get_downbeats() < pm.get_end_time()))
+        first_bar, last_bar = (int(b) for b in bars)
+        if pm is None:
+            raise ValueError("a passage by bar numbers needs the score (score=..., --score FILE.mid)")
+        if not 1 <= first_bar <= last_bar <= bar_count:
+            raise ValueError(f"bars {first_bar}-{last_bar}: the score has bars 1-{bar_count}")
+        if start_s != 0.0 or end_s is not None:
+            raise ValueError("give the passage either in seconds or in bars, not both")
+    score_path = score if isinstance(score, (str, Path)) else None
+    inputs = [concerto] + [p for p in (follow, score_path) if p is not None]
     outputs = io.OutputFolder(out_dir, OUTPUTS, force=force, inputs=inputs)
     y, sr = io.load_audio(concerto, mono=False)
     duration = y.shape[-1] / sr
+    grid = None
+    if score_path is not None:  # the same files again (the notebook's panel): the grid is not computed again
+        grid = _score_grid_of_files(str(concerto), Path(concerto).stat().st_mtime, str(score_path),
+                                    Path(score_path).stat().st_mtime, progress)
+    elif pm is not None:
+        grid = score_grid(y, sr, pm, progress=progress)
+    if grid is not None:
+        if bars is not None:
+            start_s, end_s = (float(grid["bars_s"][k]) for k in (first_bar - 1, last_bar))
+        # the metre of the passage's first bar
+        bar = int(np.clip(np.searchsorted(grid["bars_s"], start_s + 1e-3) - 1, 0, len(grid["beats_per_bar"]) - 1))
+        beats_per_bar = beats_per_bar if metre_given else int(np.clip(grid["beats_per_bar"][bar], 1, 12))
     end_s = duration if end_s is None else float(end_s)
     if not 0.0 <= start_s < end_s <= duration + 1e-6 or end_s - start_s < 2.0:
         raise ValueError(f"the passage {start_s:g}-{end_s:g} s must lie within the {duration:.1f} s of {concerto} "
                          "and last at least 2 s")
     with outputs:
         a, b = int(round(start_s * sr)), int(round(end_s * sr))
-        # only the passage and some context is tracked and separated, not the whole concerto
-        lo, hi = max(0, a - int(BEAT_CONTEXT_S * sr)), min(y.shape[-1], b + int(BEAT_CONTEXT_S * sr))
-        beats = lo / sr + beat_grid(io.resample(io.to_mono(y[..., lo:hi]), sr, sync.SYNC_SR), sync.SYNC_SR)
+        if grid is not None:
+            beats = grid["beats_s"]
+        else:  # only the passage and some context is tracked and separated, not the whole concerto
+            lo, hi = max(0, a - int(BEAT_CONTEXT_S * sr)), min(y.shape[-1], b + int(BEAT_CONTEXT_S * sr))
+            beats = lo / sr + beat_grid(io.resample(io.to_mono(y[..., lo:hi]), sr, sync.SYNC_SR), sync.SYNC_SR)
         if len(beats) < 2:
             raise ValueError(f"{concerto}: no beat found to count in")
         lo, hi = max(0, a - int(SEPARATION_CONTEXT_S * sr)), min(y.shape[-1], b + int(SEPARATION_CONTEXT_S * sr))
@@ -158,7 +276,7 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
             time_map = _time_map_of_take(io.resample(io.to_mono(piano[..., a - lo: b - lo]), sr, sync.SYNC_SR), follow)
         warped = tsm.warp(passage, sr, time_map, progress=progress)
         # the passage's beats in output seconds (before the count-in), and the beat period there
-        inside = beats[(beats >= start_s) & (beats < end_s)] - start_s
+        inside = beats[(beats >= start_s - 1e-3) & (beats < end_s - 1e-3)] - start_s
         if len(inside) < 2:  # a passage too short or too free for the tracker: the recording's beat from its start
             inside = np.arange(0, length, float(np.median(np.diff(beats))))
         beats_out = sync.map_times(time_map, inside)
@@ -191,6 +309,8 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
             "follow": None if follow is None else str(follow),
             "beats_per_minute": round(60.0 / period, 1),
             "beats_per_bar": beats_per_bar,
+            "score": None if score_path is None else str(score_path),
+            "bars": None if bars is None else [first_bar, last_bar],
             "count_in_s": [round(float(t), 3) for t in count_in],
             "passage_starts_at_s": round(lead, 3),
             "loop_s": round(loop_s, 3),

@@ -290,7 +290,7 @@ def mix_panel(piano: np.ndarray, orchestra: np.ndarray, sr: int):
     return panel
 
 
-def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0):
+def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0, score=None, bars=(1, 4)):
     """Controls for :func:`concerto_nb.practice.practice`: passage, tempo, metre, count-in, clicks, loops; a
     "Make practice track" button, what it did and a player.
 
@@ -302,6 +302,8 @@ def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0):
         The concerto recording.
     start_s, end_s : float
         The passage shown first.
+    score : path, optional
+        The piece's MIDI file: the passage is chosen by bar numbers (``bars`` first), the metre is the score's.
 
     Returns
     -------
@@ -313,12 +315,19 @@ def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0):
 
     from . import io, practice
 
-    duration = io.load_audio(concerto, sr=8000)[0].shape[-1] / 8000
     style = {"description_width": "initial"}
-    passage = w.FloatRangeSlider(value=(start_s, min(end_s, duration)), min=0.0, max=round(duration, 1), step=0.5,
-                                 description="passage (s)", style=style)
+    if score is None:
+        duration = io.load_audio(concerto, sr=8000)[0].shape[-1] / 8000
+        passage = w.FloatRangeSlider(value=(start_s, min(end_s, duration)), min=0.0, max=round(duration, 1),
+                                     step=0.5, description="passage (s)", style=style)
+    else:
+        pm = practice._load_score(score)
+        bar_count = int(np.sum(pm.get_downbeats() < pm.get_end_time()))
+        passage = w.IntRangeSlider(value=(min(bars[0], bar_count), min(bars[1], bar_count)), min=1, max=bar_count,
+                                   description="passage (bars)", style=style)
     tempo = w.FloatSlider(value=0.8, min=0.5, max=1.2, step=0.05, description="tempo", style=style)
-    metre = w.IntSlider(value=4, min=1, max=12, description="beats per bar", style=style)
+    metre = w.IntSlider(value=4, min=1, max=12, description="beats per bar", style=style,
+                        disabled=score is not None)  # with a score, the score's metre
     count_in = w.IntSlider(value=1, min=0, max=4, description="count-in bars", style=style)
     loops = w.IntSlider(value=1, min=1, max=8, description="loops", style=style)
     clicks = w.Checkbox(value=False, description="clicks throughout", style=style)
@@ -327,9 +336,11 @@ def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0):
 
     def update(_=None):
         out = tempfile.mkdtemp(prefix="concerto-nb-practice-")
-        report = practice.practice(concerto, out, start_s=passage.value[0], end_s=passage.value[1],
-                                   tempo=tempo.value, beats_per_bar=metre.value, count_in_bars=count_in.value,
-                                   clicks=clicks.value, loops=loops.value, progress=False)
+        where = ({"start_s": passage.value[0], "end_s": passage.value[1], "beats_per_bar": metre.value}
+                 if score is None else {"score": score, "bars": passage.value})
+        report = practice.practice(concerto, out, tempo=tempo.value, count_in_bars=count_in.value,
+                                   clicks=clicks.value, loops=loops.value, progress=False, **where)
+        metre.value = report["beats_per_bar"]
         said.value = (f"{report['beats_per_minute']:g} beats a minute; the orchestra starts after "
                       f"{report['passage_starts_at_s']:.2f} s of count-in; written to {out}")
         y, sr = io.load_audio(Path(out) / "orchestra_practice.wav")

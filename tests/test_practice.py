@@ -116,3 +116,76 @@ def test_practice_writes_its_report(tmp_path):
     assert code == 0, lines
     report = json.loads((tmp_path / "practice.json").read_text())
     assert report["beats_per_minute"] == pytest.approx(60.0, rel=0.03) and report["passage_s"] == [40.0, 50.0]
+
+
+@pytest.fixture(scope="module")
+def expressive_concerto(tmp_path_factory):
+    """40 s of KV488 I (from 120 s of its MIDI, the demo's excerpt) played by an ensemble with rubato (0.75x,
+    phrase arcs, ritardandi, a fermata) in MuseScore's soundfont in a hall, as a file; its score as a MIDI file;
+    the true bar lines (s of the recording)."""
+    from concerto_nb import performance, render
+
+    score = render.crop_midi(render.load_midi(data.SOURCES_DIR / "mutopia_concertos_midi"
+                                              / "Mozart_KV488_mvt1_Allegro.mid"), 120.0, 160.0)
+    true_map = performance.expressive_time_map(40.0, 2.0, style="rubato", offset_s=120.0, seed=2)
+    sr = sync.SYNC_SR
+    y = render.render_midi(render.warp_midi(score, true_map), sr, "musescore", true_map[-1, 1] + 1.0)
+    hall = render.load_impulse_response(data.SOURCES_DIR / "openair_irs" / "Jack Lyons Hall, University of York.wav",
+                                        sr)
+    folder = tmp_path_factory.mktemp("expressive_concerto")
+    y = render.apply_room(y, hall, 0.4)
+    io.save_audio(folder / "concerto.wav", 0.9 * y / np.max(np.abs(y)), sr)
+    score.write(str(folder / "score.mid"))
+    downbeats = score.get_downbeats()
+    return folder / "concerto.wav", folder / "score.mid", np.interp(downbeats[downbeats < 40.0], *true_map.T)
+
+
+def test_score_grid_finds_the_bar_lines_of_an_expressive_recording(expressive_concerto):
+    """The score's bar lines carried onto a recording with rubato: where its 20 bars really start, within 100 ms
+    (the bars at the score's tempo, 2 s each, are up to seconds off: the ensemble plays at 0.75x). The bar after
+    the fermata (a chord held 3 s at the end of bar 12) may come up to a second early."""
+    concerto, score, truth = expressive_concerto
+    y, sr = io.load_audio(concerto)
+    grid = practice.score_grid(y, sr, score)
+    assert len(grid["bars_s"]) == len(truth) + 1 and list(grid["beats_per_bar"]) == [4] * len(truth)
+    errors = np.abs(grid["bars_s"][:-1] - truth)
+    assert np.mean(errors <= 0.1) >= 0.9 and np.delete(errors, 12).max() < 0.3
+    assert np.abs(2.0 * np.arange(len(truth)) - truth).max() > 5.0  # the score's own times would not do
+
+
+def test_practice_by_bar_numbers(tmp_path, expressive_concerto):
+    """``--score FILE.mid --bars 5-8``: the passage from bar 5's start to bar 8's end, counted in with the
+    score's metre at the recording's tempo there; a bar range outside the score or without one: one line."""
+    concerto, score, truth = expressive_concerto
+    code, lines = cli_main("practice", concerto, "-o", tmp_path / "out", "--score", score, "--bars", "5-8", "-q")
+    assert code == 0, lines
+    report = json.loads((tmp_path / "out" / "practice.json").read_text())
+    assert report["bars"] == [5, 8] and report["beats_per_bar"] == 4
+    assert np.allclose(report["passage_s"], [truth[4], truth[8]], atol=0.1)
+    # four clicks of count-in, a beat apart at the recording's tempo in bar 5 (a quarter of its true length)
+    beat = (truth[5] - truth[4]) / 4
+    assert len(report["count_in_s"]) == 4 and np.allclose(np.diff(report["count_in_s"]), beat, rtol=0.15)
+    for args, needle in [(["--score", score, "--bars", "19-25"], "the score has bars 1-20"),
+                         (["--bars", "2-3"], "needs the score")]:
+        code, lines = cli_main("practice", concerto, "-o", tmp_path / "refused", *args, "-q")
+        assert code == 2
+        one_error_line(lines, needle)
+        assert not (tmp_path / "refused").exists()
+
+
+def test_the_practice_panel_takes_bars_of_a_score(expressive_concerto):
+    """Notebook 05's panel with a score: the passage is a range of bars, the metre the score's, and the track made
+    is bars 5-8 of the recording (its length at 80 %, after the count-in)."""
+    from concerto_nb import widgets
+
+    concerto, score, truth = expressive_concerto
+    panel = widgets.practice_panel(concerto, score=score, bars=(5, 8))
+    passage = panel.children[0].children[0]
+    assert passage.description == "passage (bars)" and passage.value == (5, 8) and passage.max == len(truth)
+    said = panel.children[3].value
+    lead = float(said.split("after ")[1].split(" s")[0])
+    track = panel.children[4].children[0]
+    assert "beats a minute" in said and track is not None
+    out = said.split("written to ")[1]
+    y, sr = io.load_audio(f"{out}/orchestra_practice.wav")
+    assert len(y) / sr == pytest.approx(lead + (truth[8] - truth[4]) / 0.8, abs=0.15)
