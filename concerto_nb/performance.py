@@ -289,7 +289,8 @@ def rubato_take(midi: str, start_s: float, length_s: float, *, seed: int, bar_s:
 
 def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: float, *, at: float, sr: int = 22050):
     """A take cut between two notes near ``at`` of it (a share of its last onset's time), and ``seconds`` before the
-    cut played again (``kind="restart"``) or after it left out (``kind="skip"``).
+    cut played again (``kind="restart"``), after it left out (``kind="skip"``), or of the recording's own noise
+    floor put in (``kind="pause"``: the pianist stops to think).
 
     Notebook: ``04_music_synchronization``.
 
@@ -299,9 +300,9 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
         The take, e.g. :func:`rubato_take`'s.
     onsets : np.ndarray [shape=(N, 2)]
         ``[reference_s, performance_s]`` of its onsets.
-    kind : {"restart", "skip"}
+    kind : {"restart", "skip", "pause"}
     seconds : float
-        Seconds of the take played again or left out.
+        Seconds of the take played again, left out, or of silence.
     at : float
         Where to cut, as a share of the last onset's performance time.
     sr : int
@@ -319,6 +320,15 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
     See Also
     --------
     concerto_nb.sync.time_map_with_jumps : the map that follows such a take (``benchmarks/jump_detection.py``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import performance
+    >>> take, onsets = np.ones(1000, dtype=np.float32), np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 6.0]])  # 10 s at 100 Hz
+    >>> audio, events, cut = performance.edited_take(take, onsets, "pause", 2.0, at=0.5, sr=100)
+    >>> len(audio) / 100, cut, events[:, 1].tolist()  # cut between the first two notes; the others 2 s later
+    (12.0, 2.0, [1.0, 5.0, 8.0])
     """
     played = onsets[:, 1]
     between = (played[:-1] + played[1:]) / 2
@@ -329,6 +339,12 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
     elif kind == "skip":
         audio = np.concatenate([pianist[: int(cut * sr)], pianist[int((cut + seconds) * sr):]])
         events = np.vstack([onsets[played < cut], onsets[played >= cut + seconds] - [0.0, seconds]])
+    elif kind == "pause":
+        # noise at the level of the recording's quietest samples: its own floor, as between two notes
+        level = np.percentile(np.abs(pianist), 5)
+        noise = np.random.default_rng(0).standard_normal(int(seconds * sr)).astype(pianist.dtype) * level
+        audio = np.concatenate([pianist[: int(cut * sr)], noise, pianist[int(cut * sr):]])
+        events = np.vstack([onsets[played < cut], onsets[played >= cut] + [0.0, seconds]])
     else:
-        raise ValueError(f"kind must be 'restart' or 'skip', got {kind!r}")
+        raise ValueError(f"kind must be 'restart', 'skip' or 'pause', got {kind!r}")
     return audio, events, cut
