@@ -166,7 +166,9 @@ def test_practice_by_bar_numbers(tmp_path, expressive_concerto):
     beat = (truth[5] - truth[4]) / 4
     assert len(report["count_in_s"]) == 4 and np.allclose(np.diff(report["count_in_s"]), beat, rtol=0.15)
     for args, needle in [(["--score", score, "--bars", "19-25"], "the score has bars 1-20"),
-                         (["--bars", "2-3"], "needs the score")]:
+                         (["--bars", "2-3"], "needs the score"),
+                         (["--score", concerto, "--bars", "2-3"], "not a readable MIDI file"),
+                         (["--score", score, "--bars", "2-3", "--start", "3"], "either in seconds or in bars")]:
         code, lines = cli_main("practice", concerto, "-o", tmp_path / "refused", *args, "-q")
         assert code == 2
         one_error_line(lines, needle)
