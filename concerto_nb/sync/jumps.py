@@ -15,7 +15,7 @@ from .timemap import _strictly_increasing, _with_pauses, _without_pauses, map_ti
 __all__ = ["skips_and_repeats", "realign_jumps", "time_map_with_jumps", "MIN_JUMP_GAIN", "CANDIDATE_RATIO"]
 
 #: A jump is taken only where it saves this many times the window's mean frame cost over the best path without one
-#: (0.4 s of average frames): clean rubato takes, whose fermatas DTW reads as stalls, gained 1-14; restarts of 3-6 s
+#: (0.4 s of average frames): clean rubato takes, whose fermatas DTW reads as stalls, gained 2-14; restarts of 3-6 s
 #: and skips of 6-12 s 23-121 (``benchmarks/jump_detection.py``).
 MIN_JUMP_GAIN = 20.0
 
