@@ -12,7 +12,7 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
                              _shift_pitches, _silences, _tuned_chroma, chroma_shift,
                              pitch_difference_cents)
 from .diagnostics import confidence
-from .jumps import CANDIDATE_RATIO, realign_jumps, replay_anchors, skips_and_repeats
+from .jumps import CANDIDATE_RATIO, _mrmsdtw, realign_jumps, replay_anchors, skips_and_repeats
 from .note_matching import snap_to_onsets
 from .timemap import (_note_offs, _onset_peaks, _place_pauses, _strictly_increasing, _timed, _without_pauses, map_times,
                       path_to_time_map, refine_with_onsets)
@@ -82,8 +82,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     >>> time_map[0].tolist()
     [0.0, 0.0]
     """
-    from synctoolbox.dtw.mrmsdtw import sync_via_mrmsdtw
-    from synctoolbox.dtw.utils import make_path_strictly_monotonic, shift_chroma_vectors
+    from synctoolbox.dtw.utils import shift_chroma_vectors
     from synctoolbox.feature.chroma import quantized_chroma_to_CENS
 
     from .._arrays import check_audio
@@ -117,12 +116,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
 
     def dtw(seen):
         """MrMsDTW on the performance frames ``seen``; the path counts performance frames in ``seen``."""
-        with contextlib.redirect_stdout(_io.StringIO()):
-            path = sync_via_mrmsdtw(
-                f_chroma1=chroma_1, f_onset1=dlnco_1, f_chroma2=chroma_2[:, seen], f_onset2=dlnco_2[:, seen],
-                input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]), threshold_rec=10**6,
-            )
-        return make_path_strictly_monotonic(path).astype(int)
+        return _mrmsdtw((chroma_1, dlnco_1), (chroma_2[:, seen], dlnco_2[:, seen]))
 
     # the frames where the pianist plays (gaps under 1 s between notes closed)
     perf_active = _activity(perf_level)

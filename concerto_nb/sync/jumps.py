@@ -209,22 +209,29 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     return (path, jumps) if return_jumps else path
 
 
-def _path_from(features_1, features_2, start: tuple, end: tuple, min_frames: int = 2 * FEATURE_RATE):
-    """MrMsDTW's path (``(2, L)``, strictly monotonic, frames of the whole features) from ``start`` to ``end``
-    (``(reference frame, performance frame)`` each), or None where either side is shorter than ``min_frames``."""
+def _mrmsdtw(features_1, features_2) -> np.ndarray:
+    """MrMsDTW's strictly monotonic path ``(2, L)`` between two (chroma, DLNCO) feature pairs, as
+    :func:`~concerto_nb.sync.align` runs it (synctoolbox's step weights 1.5, 1.5, 2; its progress output hidden)."""
     from synctoolbox.dtw.mrmsdtw import sync_via_mrmsdtw
     from synctoolbox.dtw.utils import make_path_strictly_monotonic
 
+    (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
+    with contextlib.redirect_stdout(io.StringIO()):
+        path = sync_via_mrmsdtw(f_chroma1=chroma_1, f_onset1=onset_1, f_chroma2=chroma_2, f_onset2=onset_2,
+                                input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]),
+                                threshold_rec=10**6)
+    return make_path_strictly_monotonic(path).astype(int)
+
+
+def _path_from(features_1, features_2, start: tuple, end: tuple, min_frames: int = 2 * FEATURE_RATE):
+    """:func:`_mrmsdtw`'s path (frames of the whole features) from ``start`` to ``end`` (``(reference frame,
+    performance frame)`` each), or None where either side is shorter than ``min_frames``."""
     (n0, m0), (n1, m1) = start, end
     if n1 - n0 < min_frames or m1 - m0 < min_frames:
         return None
     (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
-    with contextlib.redirect_stdout(io.StringIO()):
-        path = sync_via_mrmsdtw(f_chroma1=chroma_1[:, n0:n1 + 1], f_onset1=onset_1[:, n0:n1 + 1],
-                                f_chroma2=chroma_2[:, m0:m1 + 1], f_onset2=onset_2[:, m0:m1 + 1],
-                                input_feature_rate=FEATURE_RATE, step_weights=np.array([1.5, 1.5, 2.0]),
-                                threshold_rec=10**6)
-    return make_path_strictly_monotonic(path).astype(int) + np.array([[n0], [m0]])
+    return _mrmsdtw((chroma_1[:, n0:n1 + 1], onset_1[:, n0:n1 + 1]),
+                    (chroma_2[:, m0:m1 + 1], onset_2[:, m0:m1 + 1])) + np.array([[n0], [m0]])
 
 
 def _the_jump(rows: np.ndarray, max_step: int):
