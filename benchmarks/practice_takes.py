@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from concerto_nb import evaluation, sync  # noqa: E402
+from concerto_nb import evaluation, performance, sync  # noqa: E402
 from expressive import PIECES, SR, separated_cases  # noqa: E402
 from full_movements import plain_synctoolbox  # noqa: E402
 
@@ -57,23 +57,10 @@ def cut_point(truth, near_s):
 
 
 def variant(kind, pianist, truth, at):
-    """The edited recording and its ground truth (reference_s, performance_s)."""
-    i = int(at * SR)
-    if kind == "pause":
-        level = np.percentile(np.abs(pianist), 5)
-        noise = np.random.default_rng(0).standard_normal(int(PAUSE_S * SR)).astype(np.float32) * level
-        edited = np.concatenate([pianist[:i], noise, pianist[i:]])
-        events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at] + [0.0, PAUSE_S]])
-        return edited, events, at + PAUSE_S
-    if kind == "restart":
-        back = int((at - EVENT_S) * SR)
-        edited = np.concatenate([pianist[:i], pianist[back:]])
-        events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at - EVENT_S] + [0.0, EVENT_S]])
-        return edited, events, at
-    ahead = int((at + EVENT_S) * SR)
-    edited = np.concatenate([pianist[:i], pianist[ahead:]])
-    events = np.vstack([truth[truth[:, 1] < at], truth[truth[:, 1] >= at + EVENT_S] - [0.0, EVENT_S]])
-    return edited, events, at
+    """The edited recording, its ground truth (reference_s, performance_s) and where the music goes on."""
+    edited, events, _ = performance.edited_take(pianist, truth, kind, PAUSE_S if kind == "pause" else EVENT_S,
+                                                cut_s=at, sr=SR)
+    return edited, events, at + PAUSE_S if kind == "pause" else at
 
 
 def summary(errors):

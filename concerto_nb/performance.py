@@ -287,10 +287,11 @@ def rubato_take(midi: str, start_s: float, length_s: float, *, seed: int, bar_s:
     return reference, pianist, np.stack([onsets, np.interp(onsets, *true_map.T)], axis=1), true_map
 
 
-def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: float, *, at: float, sr: int = 22050):
-    """A take cut between two notes near ``at`` of it (a share of its last onset's time), and ``seconds`` before the
-    cut played again (``kind="restart"``), after it left out (``kind="skip"``), or of the recording's own noise
-    floor put in (``kind="pause"``: the pianist stops to think).
+def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: float, *, at: float | None = None,
+                cut_s: float | None = None, sr: int = 22050):
+    """A take cut between two notes near ``at`` of it (a share of its last onset's time) or at ``cut_s``, and
+    ``seconds`` before the cut played again (``kind="restart"``), after it left out (``kind="skip"``), or of the
+    recording's own noise floor put in (``kind="pause"``: the pianist stops to think).
 
     Notebook: ``04_music_synchronization``.
 
@@ -303,8 +304,10 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
     kind : {"restart", "skip", "pause"}
     seconds : float
         Seconds of the take played again, left out, or of silence.
-    at : float
-        Where to cut, as a share of the last onset's performance time.
+    at : float, optional
+        Where to cut, as a share of the last onset's performance time: the midpoint between two onsets nearest it.
+    cut_s : float, optional
+        Or the cut itself, in seconds of the take (e.g. a point chosen between two notes beforehand).
     sr : int
         Sample rate of ``pianist``.
 
@@ -331,8 +334,10 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
     (12.0, 2.0, [1.0, 5.0, 8.0])
     """
     played = onsets[:, 1]
+    if (at is None) == (cut_s is None):
+        raise ValueError("give either at (a share of the take) or cut_s (seconds)")
     between = (played[:-1] + played[1:]) / 2
-    cut = float(between[np.argmin(np.abs(between - at * played[-1]))])
+    cut = float(between[np.argmin(np.abs(between - at * played[-1]))]) if cut_s is None else float(cut_s)
     if kind == "restart":
         audio = np.concatenate([pianist[: int(cut * sr)], pianist[int((cut - seconds) * sr):]])
         events = np.vstack([onsets[played < cut], onsets[played >= cut - seconds] + [0.0, seconds]])

@@ -13,7 +13,6 @@ and a passage can be chosen by bar numbers. Notebook: ``05_time_scale_modificati
 """
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from . import io, separation, sync, tsm
 
-__all__ = ["OUTPUTS", "beat_grid", "score_grid", "click_track", "practice"]
+__all__ = ["OUTPUTS", "beat_grid", "score_grid", "score_downbeats", "click_track", "practice"]
 
 OUTPUTS = ("orchestra_practice.wav", "practice.json")
 #: Length of each click, and the pitch of the bar's first click and of the others (a woodblock-like tick).
@@ -119,18 +118,23 @@ def score_grid(y: np.ndarray, sr: int, score, *, progress: bool = False) -> dict
     rendered = render.render_midi(pm, sync.SYNC_SR, "fluidr3", end + 1.0)
     recording = io.resample(io.to_mono(np.asarray(y)), sr, sync.SYNC_SR)
     time_map = sync.align(rendered, recording)
-    downbeats, beats = pm.get_downbeats(), pm.get_beats()
-    lines = np.append(downbeats[downbeats < end], end)
+    beats = pm.get_beats()
+    lines = np.append(score_downbeats(pm), end)
     per_bar = np.diff(np.searchsorted(beats, lines - 1e-6))
     return {"bars_s": sync.map_times(time_map, lines), "beats_s": sync.map_times(time_map, beats[beats < end]),
             "beats_per_bar": per_bar, "time_map": time_map}
 
 
-@functools.lru_cache(maxsize=4)
-def _score_grid_of_files(concerto: str, concerto_mtime: float, score: str, score_mtime: float, progress: bool):
-    """:func:`score_grid` of two files, kept for the next call with the same files unchanged (their mtimes)."""
-    y, sr = io.load_audio(concerto, mono=False)
-    return score_grid(y, sr, score, progress=progress)
+def score_downbeats(pm) -> np.ndarray:
+    """Seconds of the score where each of its bars starts (``pretty_midi``'s downbeats before its last note ends):
+    bar ``k`` starts at index ``k - 1``."""
+    downbeats = pm.get_downbeats()
+    return downbeats[downbeats < pm.get_end_time()]
+
+
+#: The last :func:`score_grid` made from two files, under (concerto path, its mtime, score path, its mtime): the
+#: notebook's panel makes a track per click from the same files, and a grid takes about 10 s a minute of music.
+_last_score_grid: dict = {}
 
 
 def _load_score(score):
@@ -228,10 +232,10 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         raise ValueError(f"separation_method must be one of {separation.METHODS}")
     pm = None if score is None else _load_score(score)
     if bars is not None:
-        bar_count = 0 if pm is None else int(np.sum(pm.get_downbeats() < pm.get_end_time()))
-        first_bar, last_bar = (int(b) for b in bars)
         if pm is None:
             raise ValueError("a passage by bar numbers needs the score (score=..., --score FILE.mid)")
+        first_bar, last_bar = (int(b) for b in bars)
+        bar_count = len(score_downbeats(pm))
         if not 1 <= first_bar <= last_bar <= bar_count:
             raise ValueError(f"bars {first_bar}-{last_bar}: the score has bars 1-{bar_count}")
         if start_s != 0.0 or end_s is not None:
@@ -242,12 +246,15 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
     y, sr = io.load_audio(concerto, mono=False)
     duration = y.shape[-1] / sr
     grid = None
-    if score_path is not None:  # the same files again (the notebook's panel): the grid is not computed again
-        grid = _score_grid_of_files(str(concerto), Path(concerto).stat().st_mtime, str(score_path),
-                                    Path(score_path).stat().st_mtime, progress)
-    elif pm is not None:
-        grid = score_grid(y, sr, pm, progress=progress)
-    if grid is not None:
+    if pm is not None:
+        key = None if score_path is None else tuple(x for p in (concerto, score_path)
+                                                    for x in (str(p), Path(p).stat().st_mtime))
+        grid = _last_score_grid.get(key)
+        if grid is None:
+            grid = score_grid(y, sr, pm, progress=progress)
+            if key is not None:
+                _last_score_grid.clear()
+                _last_score_grid[key] = grid
         if bars is not None:
             start_s, end_s = (float(grid["bars_s"][k]) for k in (first_bar - 1, last_bar))
         # the metre of the passage's first bar

@@ -152,9 +152,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         return time_map, keep, path, pauses
 
     time_map, keep, path, pauses = to_time_map(path_seen)
-    passages = skips_and_repeats(time_map, max_ratio=CANDIDATE_RATIO, played_s=_played_s(time_map, keep, path,
-                                                                                         perf_active),
-                                 pauses=pauses) if realign else []
+    passages = skips_and_repeats(time_map, max_ratio=CANDIDATE_RATIO, pauses=pauses,
+                                 played_s=_played_s(time_map, keep, path, perf_active)) if realign else []
     jumps = []
     if passages:
         # re-aligned where DTW saw the performance: jumps' times on the axis without the pauses
