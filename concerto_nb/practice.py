@@ -20,7 +20,7 @@ import numpy as np
 
 from . import io, separation, sync, tsm
 
-__all__ = ["OUTPUTS", "beat_grid", "score_grid", "score_downbeats", "click_track", "practice"]
+__all__ = ["OUTPUTS", "beat_grid", "score_grid", "click_track", "practice"]
 
 OUTPUTS = ("orchestra_practice.wav", "practice.json")
 #: Length of each click, and the pitch of the bar's first click and of the others (a woodblock-like tick).
@@ -119,13 +119,13 @@ def score_grid(y: np.ndarray, sr: int, score, *, progress: bool = False) -> dict
     recording = io.resample(io.to_mono(np.asarray(y)), sr, sync.SYNC_SR)
     time_map = sync.align(rendered, recording)
     beats = pm.get_beats()
-    lines = np.append(score_downbeats(pm), end)
+    lines = np.append(_score_downbeats(pm), end)
     per_bar = np.diff(np.searchsorted(beats, lines - 1e-6))
     return {"bars_s": sync.map_times(time_map, lines), "beats_s": sync.map_times(time_map, beats[beats < end]),
             "beats_per_bar": per_bar, "time_map": time_map}
 
 
-def score_downbeats(pm) -> np.ndarray:
+def _score_downbeats(pm) -> np.ndarray:
     """Seconds of the score where each of its bars starts (``pretty_midi``'s downbeats before its last note ends):
     bar ``k`` starts at index ``k - 1``."""
     downbeats = pm.get_downbeats()
@@ -235,7 +235,7 @@ def practice(concerto, out_dir, *, start_s: float = 0.0, end_s: float | None = N
         if pm is None:
             raise ValueError("a passage by bar numbers needs the score (score=..., --score FILE.mid)")
         first_bar, last_bar = (int(b) for b in bars)
-        bar_count = len(score_downbeats(pm))
+        bar_count = len(_score_downbeats(pm))
         if not 1 <= first_bar <= last_bar <= bar_count:
             raise ValueError(f"bars {first_bar}-{last_bar}: the score has bars 1-{bar_count}")
         if start_s != 0.0 or end_s is not None:

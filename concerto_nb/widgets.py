@@ -321,7 +321,7 @@ def practice_panel(concerto, *, start_s: float = 0.0, end_s: float = 20.0, score
         passage = w.FloatRangeSlider(value=(start_s, min(end_s, duration)), min=0.0, max=round(duration, 1),
                                      step=0.5, description="passage (s)", style=style)
     else:
-        bar_count = len(practice.score_downbeats(practice._load_score(score)))
+        bar_count = len(practice._score_downbeats(practice._load_score(score)))
         passage = w.IntRangeSlider(value=(min(bars[0], bar_count), min(bars[1], bar_count)), min=1, max=bar_count,
                                    description="passage (bars)", style=style)
     tempo = w.FloatSlider(value=0.8, min=0.5, max=1.2, step=0.05, description="tempo", style=style)
