@@ -291,7 +291,8 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
                 cut_s: float | None = None, sr: int = 22050):
     """A take cut between two notes near ``at`` of it (a share of its last onset's time) or at ``cut_s``, and
     ``seconds`` before the cut played again (``kind="restart"``), after it left out (``kind="skip"``), or of the
-    recording's own noise floor put in (``kind="pause"``: the pianist stops to think).
+    recording's own noise floor put in (``kind="pause"``: the pianist stops to think; the sound is released at
+    the cut and the next note comes ``seconds`` late, without the ring of the one before starting again).
 
     Notebook: ``04_music_synchronization``.
 
@@ -345,10 +346,22 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
         audio = np.concatenate([pianist[: int(cut * sr)], pianist[int((cut + seconds) * sr):]])
         events = np.vstack([onsets[played < cut], onsets[played >= cut + seconds] - [0.0, seconds]])
     elif kind == "pause":
+        # the pianist lets go at the cut (the dampers fall: the sound released over 0.1 s), is silent, and plays
+        # the next note `seconds` late; the take's sound between the cut and that note (the last one's ring,
+        # which a pianist who stops does not pick up again) becomes silence too
+        following = played[played >= cut]
+        resume = max(cut, (following[0] if len(following) else len(pianist) / sr) - 0.01)
+        release = int(min(0.1, resume - cut) * sr)
+        head = pianist[: int(cut * sr) + release].copy()
+        head[len(head) - release:] *= np.linspace(1.0, 0.0, release, dtype=pianist.dtype)
         # noise at the level of the recording's quietest samples: its own floor, as between two notes
         level = np.percentile(np.abs(pianist), 5)
-        noise = np.random.default_rng(0).standard_normal(int(seconds * sr)).astype(pianist.dtype) * level
-        audio = np.concatenate([pianist[: int(cut * sr)], noise, pianist[int(cut * sr):]])
+        gap = int(round((resume + seconds) * sr)) - len(head)
+        noise = np.random.default_rng(0).standard_normal(gap).astype(pianist.dtype) * level
+        tail = pianist[int(round(resume * sr)):].copy()
+        fade_in = min(len(tail), max(1, int(0.01 * sr)))
+        tail[:fade_in] *= np.linspace(0.0, 1.0, fade_in + 1, dtype=pianist.dtype)[1:]
+        audio = np.concatenate([head, noise, tail])
         events = np.vstack([onsets[played < cut], onsets[played >= cut] + [0.0, seconds]])
     else:
         raise ValueError(f"kind must be 'restart', 'skip' or 'pause', got {kind!r}")

@@ -380,6 +380,32 @@ def test_a_breath_is_stepped_over_and_the_notes_after_it_keep_time():
     assert [j for j in jumps if j["kind"] == "repeat"] == []
 
 
+def test_a_pause_dtw_spread_is_held_and_named():
+    """A rubato pianist (KV488 I from 250 s, MuseScore's piano at home against FluidR3 in a hall) stops for 3 s to
+    think half-way through the take (``benchmarks/pause_detection.py``). Stepping over it was rejected (the music
+    around it matched no better), so DTW spread the silence over the notes either side: nothing said "pause", the
+    orchestra crawled through it at a fifth of its tempo, and the notes just after it were up to 1.9 s early
+    (checked on 0.14.0). Now the orchestra holds from where the pianist stopped, and the report names the pause."""
+    from concerto_nb import performance
+
+    reference, pianist, truth, _ = _rubato_case("Mozart_KV488_mvt1_Allegro.mid", 250.0, 40.0, seed=3,
+                                                room="Jack Lyons Hall, University of York.wav")
+    paused, events, cut = performance.edited_take(pianist, truth, "pause", 3.0, at=0.5, sr=sync.SYNC_SR)
+    time_map, details = sync.align(reference, paused, return_details=True)
+    here = [p for p in details["pauses"] if abs(p[1] - cut) < 0.5]
+    assert len(here) == 1 and here[0][2] - here[0][1] > 1.5
+    held = np.diff(sync.map_times(time_map[:, ::-1], here[0][1:]))[0]  # reference seconds through the hold
+    assert held < 0.05
+    errors = evaluation.alignment_errors(time_map, events)
+    before = (events[:, 1] >= cut - 2.0) & (events[:, 1] < cut)
+    after = (events[:, 1] >= cut + 3.0) & (events[:, 1] < cut + 5.0)
+    assert errors[before].max() < 0.3 and errors[after].max() < 0.6
+    fit = sync.diagnostics.how_the_recording_fits(time_map, details, concerto="c.wav", pianist="p.wav")
+    assert any("the orchestra waits where you pause" in message and f"{here[0][1]:.1f} s" in message
+               for message in fit["warnings"])
+    assert not any("repeat" in message for message in fit["warnings"])
+
+
 def test_ritardandi_and_breaths_are_followed_note_by_note():
     """A rubato pianist (:mod:`concerto_nb.performance`: ritardandi over each phrase's last bar, breaths) in
     BWV 1055 I from 180 s, recorded at home, and a fermata held 2.3 s; the reference is the piano part in FluidR3

@@ -14,8 +14,8 @@ from .audio_features import (FEATURE_RATE, SYNC_SR, _activity, _alignment_featur
 from .diagnostics import confidence
 from .jumps import CANDIDATE_RATIO, _mrmsdtw, realign_jumps, replay_anchors, skips_and_repeats
 from .note_matching import snap_to_onsets
-from .timemap import (_note_offs, _onset_peaks, _place_pauses, _strictly_increasing, _timed, _without_pauses, map_times,
-                      path_to_time_map, refine_with_onsets)
+from .timemap import (MIN_PAUSE_S, _hold_through_pauses, _note_offs, _onset_peaks, _place_pauses, _strictly_increasing,
+                      _timed, _without_pauses, map_times, path_to_time_map, refine_with_onsets)
 
 __all__ = ["align"]
 
@@ -53,7 +53,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         skipped ahead, as :func:`~concerto_nb.sync.time_map_with_jumps` takes them), chroma shift,
         ``tuning_cents`` (the two recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`),
         ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
-        (``[reference_s, performance start_s, end_s]`` of each pause stepped over).
+        (``[reference_s, performance start_s, end_s]`` of each pause: stepped over, or held through).
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then put the map
         through the two recordings' onsets paired note by note (:func:`snap_to_onsets`), each take on its own
@@ -65,7 +65,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     step_over_pauses : bool
         DTW sees the performance without the inside of its pauses (silences of 0.4-5 s where the reference
         plays on: breaths, a stop after a fermata), and the path steps over them: the reference stands still
-        while the pianist pauses (``docs/alignment.md``).
+        while the pianist pauses (``docs/alignment.md``). Then, where the finished map still crawls through a
+        silence of :data:`~concerto_nb.sync.timemap.MIN_PAUSE_S` or more (a pause DTW spread over the notes
+        around it), the orchestra holds there instead (:func:`~concerto_nb.sync.timemap._hold_through_pauses`).
 
     Returns
     -------
@@ -173,6 +175,12 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         for jump in jumps:
             if "replay" in jump:
                 jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
+    if step_over_pauses:  # the pauses DTW spread: the orchestra waits through them
+        onsets_s = (_onset_peaks(flux_1) / FEATURE_RATE, _onset_peaks(flux_2) / FEATURE_RATE)
+        time_map, held = _hold_through_pauses(time_map, _pauses_to_hold(perf_level, pauses, jumps), onsets_s=onsets_s)
+        pauses = np.vstack([pauses, held])
+        pauses = pauses[np.argsort(pauses[:, 1])]
+        time_map = _strictly_increasing(time_map)
     if not return_details:
         return time_map
     chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
@@ -294,6 +302,16 @@ def _matching_better(pauses: list, path: np.ndarray, stepped: np.ndarray, chroma
         if with_step > before_step:
             kept.append((start, stop))
     return kept
+
+
+def _pauses_to_hold(perf_level: np.ndarray, pauses: np.ndarray, jumps: list, margin_s: float = 2.0) -> list:
+    """Performance ``(start_s, end_s)`` of the pianist's silences of :data:`MIN_PAUSE_S` or more, however long,
+    that are not a pause already stepped over (``pauses``) nor within ``margin_s`` of a restart or skip."""
+    silences = [(a / FEATURE_RATE, b / FEATURE_RATE)
+                for a, b in _silences(perf_level, min_s=MIN_PAUSE_S, max_s=np.inf)]
+    return [(a, b) for a, b in silences
+            if not any(p0 < b and a < p1 for _, p0, p1 in pauses)
+            and not any(a - margin_s <= jump["performance_s"] <= b + margin_s for jump in jumps)]
 
 
 def _cuts(seen: np.ndarray) -> np.ndarray:

@@ -227,6 +227,10 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
                         "concerto (a restart): the orchestra goes back with you" if jump["kind"] == "restart" else
                         f"at {at:.1f} s of your recording you skip from {before:.1f} s to {after:.1f} s of the "
                         "concerto: the orchestra skips with you")
+    pauses = np.asarray(details.get("pauses", []), dtype=float).reshape(-1, 3)
+    if len(pauses):
+        messages.append("the orchestra waits where you pause: at " + ", ".join(
+            f"{start:.1f} s ({end - start:.1f} s)" for _, start, end in pauses) + " of your recording")
     for passage in passages:
         (r0, r1), (p0, p1) = passage["reference_s"], passage["performance_s"]
         if any(p0 - 1.0 <= jump["performance_s"] <= p1 + 1.0 for jump in followed):

@@ -16,6 +16,14 @@ MAX_PAUSE_STEP_S = 0.4
 #: Longest final decay (reference s from the last passage's end) that maps to the other recording's: a last chord
 #: held and dying in a hall (Schubert D911-03's, 2.4 s); a longer end is a closing tutti (``benchmarks/real_pairs.py``).
 FINAL_DECAY_MAX_S = 4.0
+#: Shortest silence of the pianist's (s), and shortest excess over the tempo, that is a pause the orchestra waits
+#: through: longer than the rubato model's breaths (0.25-0.6 s), shorter than a stop to think
+#: (``benchmarks/pause_detection.py``: 3 s).
+MIN_PAUSE_S = 1.0
+#: Share of the tempo's advance below which the map crawls through a silence (a pause), rather than playing a rest
+#: in time: the pauses of ``benchmarks/pause_detection.py`` the map crawled through moved it 0.05-0.25 of that, the
+#: rests of ``benchmarks/jump_detection.py``'s clean takes 0.65 and up.
+HELD_SHARE = 0.5
 
 
 def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
@@ -388,6 +396,70 @@ def _place_pauses(time_map: np.ndarray, pauses: np.ndarray, onsets_ref: np.ndarr
         time_map = np.vstack([time_map[kept], step])
         time_map = time_map[np.argsort(time_map[:, 0], kind="stable")]
     return time_map
+
+
+def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tuple | None = None,
+                         tempo_window_s: float = 4.0, tempo_gap_s: float = 1.0, lead_s: float = 0.5,
+                         min_pause_s: float = MIN_PAUSE_S, held_share: float = HELD_SHARE, step_s: float = 0.005):
+    """The map with the orchestra waiting through each pause the pianist makes, and those pauses.
+
+    A pause that DTW spread over the music around it, or that the note pairing put back at the notes either side,
+    leaves the map crawling through the silence: the orchestra slowed down five or ten times. A silence
+    (``silences_s``, performance ``(start_s, end_s)``) is a pause where the map moves the reference on through it
+    by less than ``held_share`` of what the map's tempo would, and the pianist is silent at least ``min_pause_s``
+    longer than that tempo needs. The tempo is taken over ``tempo_window_s`` either side (or the one side the map
+    has), ``tempo_gap_s`` away from the silence, since a note held into it is crawled through too.
+
+    There the reference holds from where the pianist stopped, then goes on at that tempo in time to meet the map
+    again at the silence's end. Where the pianist stopped: the crawl starts at the last note paired before the
+    silence, so the map's tempo before it is carried on over the silence's last ``lead_s`` before it; with
+    ``onsets_s`` (reference and performance onset times, s), no further than just before the reference's next
+    onset after the pianist's last (the first note after the pause). The map at the silence's end, and so every
+    note after it, stays where it was.
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K', 2)]
+    pauses : np.ndarray [shape=(P, 3)]
+        ``[reference_s, performance start_s, end_s]`` of each hold.
+    """
+    def reference_at(times):
+        return np.interp(times, time_map[:, 1], time_map[:, 0])
+
+    pauses = []
+    for start, end in silences_s:
+        far = tempo_gap_s + tempo_window_s
+        left, right = (start - far, start - tempo_gap_s), (end + tempo_gap_s, end + far)
+        sides = [side for side in (left, right) if time_map[0, 1] <= side[0] and side[1] <= time_map[-1, 1]]
+        if end - start < min_pause_s or not sides:
+            continue
+        tempo = np.mean([np.diff(reference_at(side))[0] for side in sides]) / tempo_window_s  # reference s per s
+        ref_start, ref_end = reference_at([start, end])
+        advance = ref_end - ref_start
+        if tempo <= 0 or advance >= held_share * tempo * (end - start) or end - start - advance / tempo < min_pause_s:
+            continue
+        kept_before = time_map[time_map[:, 1] < start]
+        if sides[0] is left:
+            begin = start - lead_s
+            left_tempo = np.diff(reference_at(left))[0] / tempo_window_s
+            stopped = reference_at(begin) + left_tempo * lead_s  # the tempo before the silence, carried on
+            if onsets_s is not None:
+                ref_onsets, perf_onsets = onsets_s
+                last = perf_onsets[(perf_onsets < start) & (perf_onsets >= begin - 1.0)]
+                if len(last):  # the pianist's last note before the pause, and the reference's next after it
+                    played = reference_at(begin) + left_tempo * (last[-1] - begin) if last[-1] > begin \
+                        else reference_at(last[-1])
+                    following = ref_onsets[ref_onsets > played + 0.05]
+                    if len(following):
+                        stopped = min(stopped, following[0] - 0.02)
+            ref_start = float(np.clip(stopped, ref_start, ref_end - 2 * step_s))
+            kept_before = np.vstack([time_map[time_map[:, 1] < begin], [[reference_at(begin), begin]]])
+        hold_to = end - (ref_end - ref_start) / tempo  # then on at the tempo, to meet the map at the silence's end
+        hold = [[ref_start, start], [ref_end, end]] if ref_end - ref_start < 2 * step_s else \
+            [[ref_start, start], [ref_start + step_s, hold_to], [ref_end, end]]
+        time_map = np.vstack([kept_before, hold, time_map[time_map[:, 1] > end]])
+        pauses.append((ref_start, start, hold_to))
+    return time_map, np.array(pauses, dtype=float).reshape(-1, 3)
 
 
 def _without_pauses(times, pauses) -> np.ndarray:
