@@ -438,7 +438,7 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
         advance = ref_end - ref_start
         if tempo <= 0 or advance >= held_share * tempo * (end - start) or end - start - advance / tempo < min_pause_s:
             continue
-        kept_before = time_map[time_map[:, 1] < start]
+        begin = start  # the map is kept up to here
         if sides[0] is left:
             begin = start - lead_s
             left_tempo = np.diff(reference_at(left))[0] / tempo_window_s
@@ -453,7 +453,9 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
                     if len(following):
                         stopped = min(stopped, following[0] - 0.02)
             ref_start = float(np.clip(stopped, ref_start, ref_end - 2 * step_s))
-            kept_before = np.vstack([time_map[time_map[:, 1] < begin], [[reference_at(begin), begin]]])
+        kept_before = time_map[time_map[:, 1] < begin]
+        if begin < start:
+            kept_before = np.vstack([kept_before, [[reference_at(begin), begin]]])
         hold_to = end - (ref_end - ref_start) / tempo  # then on at the tempo, to meet the map at the silence's end
         hold = [[ref_start, start], [ref_end, end]] if ref_end - ref_start < 2 * step_s else \
             [[ref_start, start], [ref_start + step_s, hold_to], [ref_end, end]]
