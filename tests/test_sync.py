@@ -406,6 +406,23 @@ def test_a_pause_dtw_spread_is_held_and_named():
     assert not any("repeat" in message for message in fit["warnings"])
 
 
+def test_a_stepped_over_pause_steps_between_the_notes_either_side():
+    """A rubato pianist (BWV 1055 I from 180 s, even semiquavers) stops for 3 s to think a third of the way through
+    (``benchmarks/pause_detection.py``). DTW steps over the silence, but a note late: the first note after the
+    pause was mapped before it, 3.1 s early (0.15.0). Placed by the pitches of the notes either side, the step
+    falls between the two the pianist played, and the notes around it keep time."""
+    from concerto_nb import performance
+
+    reference, pianist, truth, _ = _rubato_case("Bach_BWV1055_mov1-allegro.mid", 180.0, 40.0, seed=3,
+                                                room="Jack Lyons Hall, University of York.wav")
+    paused, events, cut = performance.edited_take(pianist, truth, "pause", 3.0, at=0.35, sr=sync.SYNC_SR)
+    time_map, details = sync.align(reference, paused, return_details=True)
+    assert any(abs(p[1] - cut) < 0.5 for p in details["pauses"])
+    errors = evaluation.alignment_errors(time_map, events)
+    around = (events[:, 1] >= cut - 2.0) & (events[:, 1] < cut + 5.0)
+    assert errors[around].max() < 0.3
+
+
 def test_ritardandi_and_breaths_are_followed_note_by_note():
     """A rubato pianist (:mod:`concerto_nb.performance`: ritardandi over each phrase's last bar, breaths) in
     BWV 1055 I from 180 s, recorded at home, and a fermata held 2.3 s; the reference is the piano part in FluidR3

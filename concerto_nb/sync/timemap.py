@@ -24,6 +24,10 @@ MIN_PAUSE_S = 1.0
 #: in time: the pauses of ``benchmarks/pause_detection.py`` the map crawled through moved it 0.05-0.25 of that, the
 #: rests of ``benchmarks/jump_detection.py``'s clean takes 0.65 and up.
 HELD_SHARE = 0.5
+#: The pianist's notes either side of a pause compared by pitch with the reference's to place its step: one matches
+#: many notes, three put the sequences out of step where a chord's onsets split in one recording and not the other
+#: (``benchmarks/pause_detection.py``, "Pauses in a rubato take").
+PAUSE_EDGE_NOTES = 2
 
 
 def _timed(active: np.ndarray, dlnco: np.ndarray, level_db: np.ndarray, onset_rise: float = 0.3,
@@ -334,67 +338,72 @@ def _onset_peaks(onsets: np.ndarray) -> np.ndarray:
                           & (strength[1:-1] > np.median(strength) + np.std(strength))) + 1
 
 
-def _place_pauses(time_map: np.ndarray, pauses: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray,
-                  look_s: float = 1.0, match_s: float = 0.15) -> np.ndarray:
+def _place_pauses(time_map: np.ndarray, pauses: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray, *,
+                  look_s: float = 1.5, notes: int = PAUSE_EDGE_NOTES, release_s: float = 0.2,
+                  min_pause_s: float = MIN_PAUSE_S,
+                  release_share: float = 0.25, distance_cost: float = 0.5, tempo_gap_s: float = 1.0,
+                  tempo_window_s: float = 2.0) -> np.ndarray:
     """Put each pause's step between the two reference notes the pianist played either side of it.
 
-    DTW matches the silence kept at a pause's edges with whatever reference frames cost least, so the step
-    can land a note off: the note after a breath then maps to before it, seconds early. The map before the step
-    is continued in its own tempo and the map after it back in its own; the step goes half-way between the
-    consecutive reference onsets (within ``look_s``) for which the most reference onsets around land within
-    ``match_s`` of one of the pianist's, the left ones along the map before, the right ones along the map after
-    (a note on the wrong side lands seconds from any). Half-way, whatever the onset features' latency (the same
-    for every onset); on a tie, nearest the instant half-way between the pianist's last note before the pause
-    and first after it, taken back to the reference.
+    DTW matches the silence kept at a pause's edges with whatever reference frames cost least, and the moving
+    average may spread its step over a second: the step can land a note or two off, and the note after a breath
+    then maps to before it, seconds early. Here the pianist's last ``notes`` onsets before the silence and first
+    ``notes`` after it are compared by pitch (the cosine of their onset vectors, :func:`~concerto_nb.sync.
+    onset_events`) with consecutive reference onsets, the step between reference onsets :math:`k` and
+    :math:`k + 1` scoring the sum of the similarities of :math:`k, k - 1, \\dots` with the notes before and of
+    :math:`k + 1, k + 2, \\dots` with those after, less ``distance_cost`` per second between :math:`t_k` and
+    :math:`t_{k + 1}` and where the map puts the pianist's last note before and first after (the pitches of one or two
+    notes often match a note a bar away as well); the best within ``look_s`` of DTW's step wins. An onset up to
+    ``release_s`` before the silence is left out, and so are the last ones before it whose summed onset features
+    peak below ``release_share`` of the median of the pianist's onsets in the ``2 * look_s`` before: a note sounds
+    longer than that, and plays louder, so those peaks are the keys' and dampers' release. A silence shorter than
+    ``min_pause_s`` is left as DTW stepped it: a breath or a staccato rest, where the real Schubert pair's notes
+    either side differ from its reference's too much to be compared one by one (``benchmarks/expressive.py``).
+    The map then passes through (reference onset :math:`k`, the pianist's last note) and
+    (:math:`k + 1`, the first note after), each carried on to the step half-way between them at the map's
+    tempo beside it (over ``tempo_window_s``, ``tempo_gap_s`` away from the pause).
+
+    Parameters
+    ----------
+    onsets_ref, onsets_perf : np.ndarray [shape=(bands, frames)]
+        Onset features at :data:`FEATURE_RATE` (:func:`~concerto_nb.sync.semitone_flux`).
     """
-    peaks = _onset_peaks(onsets_perf) / FEATURE_RATE
-    ref_peaks = _onset_peaks(onsets_ref) / FEATURE_RATE
+    from .note_matching import onset_events  # it maps times with this module's functions
+
+    times_ref, vectors_ref = onset_events(onsets_ref)
+    times_perf, vectors_perf = onset_events(onsets_perf)
+    strength = onsets_perf.sum(axis=0)[np.minimum(np.round(times_perf * FEATURE_RATE).astype(int),
+                                                  onsets_perf.shape[1] - 1)]
     for ref_s, start_s, end_s in np.asarray(pauses, dtype=float).reshape(-1, 3):
-        before = np.flatnonzero(time_map[:, 1] <= start_s + 1e-6)
-        after = np.flatnonzero(time_map[:, 1] >= end_s - 1e-6)
-        last = peaks[(peaks < start_s) & (peaks >= start_s - look_s)]
-        first = peaks[(peaks > end_s) & (peaks <= end_s + look_s)]
-        if not len(before) or not len(after) or before[-1] == 0 or after[0] == len(time_map) - 1 \
-                or not len(last) or not len(first):
+        if end_s - start_s < min_pause_s:
             continue
-        i, j = before[-1], after[0]
-        (t_i, p_i), (t_j, p_j) = time_map[i], time_map[j]
-        if t_j - t_i > MAX_PAUSE_STEP_S:
-            continue  # a line through a rest, not a step
-        # each side's tempo (performance s per reference s) over its last / first second
-        left_rate = max((p_i - np.interp(t_i - 1.0, *time_map.T)) / min(1.0, t_i), 1e-3)
-        right_rate = max(np.interp(t_j + 1.0, *time_map.T) - p_j, 1e-3)
-
-        def left(r):
-            return np.where(r <= t_i, np.interp(r, *time_map.T), p_i + (r - t_i) * left_rate)
-
-        def right(r):
-            return np.where(r >= t_j, np.interp(r, *time_map.T), p_j + (r - t_j) * right_rate)
-
-        # the onsets' reference times: the inverse of each side's map
-        inverse = np.interp([last[-1], first[0]], time_map[:, 1], time_map[:, 0])
-        ref_last = t_i + (last[-1] - p_i) / left_rate if last[-1] > p_i else inverse[0]
-        ref_first = t_j - (p_j - first[0]) / right_rate if first[0] < p_j else inverse[1]
-        if not ref_last < ref_first:
+        before = np.flatnonzero((times_perf < start_s - release_s) & (times_perf > start_s - 2 * look_s))
+        while len(before) > 1 and strength[before[-1]] < release_share * np.median(strength[before]):
+            before = before[:-1]
+        before = before[-notes:]
+        after = np.flatnonzero((times_perf > end_s) & (times_perf < end_s + 2 * look_s))[:notes]
+        candidates = np.flatnonzero(np.abs(0.5 * (times_ref[:-1] + times_ref[1:]) - ref_s) < look_s)
+        if not len(before) or not len(after) or not len(candidates):
             continue
-        c = 0.5 * (ref_last + ref_first)
-        # the step lies between two consecutive reference onsets: the pair after which the most reference onsets
-        # near the step land on a pianist's onset (within match_s), the nearest such pair on a tie
-        near = ref_peaks[(ref_peaks > c - look_s) & (ref_peaks < c + look_s)]
-        candidates = 0.5 * (near[:-1] + near[1:])
-        if len(candidates):
-            def matched(c):
-                mapped = np.where(near < c, left(near), right(near))
-                return np.sum(np.min(np.abs(mapped[:, None] - peaks[None, :]), axis=1) <= match_s)
-
-            scores = np.array([matched(x) for x in candidates])
-            best = np.flatnonzero(scores == scores.max())
-            c = float(candidates[best[np.argmin(np.abs(candidates[best] - c))]])
-        kept = (time_map[:, 0] < min(c, t_i) - 0.01) | (time_map[:, 0] > max(c, t_j) + 0.01)
-        step = [[c - 0.005, float(min(left(np.array(c - 0.005)), start_s))],
-                [c, float(max(right(np.array(c)), end_s))]]
+        mapped = np.interp([times_perf[before[-1]], times_perf[after[0]]], time_map[:, 1], time_map[:, 0])
+        scores = [sum(float(vectors_ref[k - i] @ vectors_perf[j]) for i, j in enumerate(before[::-1]) if k >= i)
+                  + sum(float(vectors_ref[k + 1 + i] @ vectors_perf[j]) for i, j in enumerate(after)
+                        if k + 1 + i < len(times_ref))
+                  - distance_cost * np.sum(np.abs(times_ref[k: k + 2] - mapped)) for k in candidates]
+        k = int(candidates[int(np.argmax(scores))])
+        (t_last, t_first), (p_last, p_first) = times_ref[k: k + 2], (times_perf[before[-1]], times_perf[after[0]])
+        # each side's tempo (performance s per reference s), away from the pause
+        reach = tempo_gap_s + tempo_window_s
+        left_rate, right_rate = (np.clip(np.diff(map_times(time_map, span))[0] / tempo_window_s, 0.2, 5.0)
+                                 for span in ([t_last - reach, t_last - tempo_gap_s],
+                                              [t_first + tempo_gap_s, t_first + reach]))
+        c = 0.5 * (t_last + t_first)
+        kept = ((time_map[:, 0] < t_last - 0.01) & (time_map[:, 1] < p_last - 0.01)) \
+            | ((time_map[:, 0] > t_first + 0.01) & (time_map[:, 1] > p_first + 0.01))
+        step = [[t_last, p_last], [c - 0.005, min(p_last + (c - 0.005 - t_last) * left_rate, start_s)],
+                [c, max(p_first - (t_first - c) * right_rate, end_s)], [t_first, p_first]]
         time_map = np.vstack([time_map[kept], step])
-        time_map = time_map[np.argsort(time_map[:, 0], kind="stable")]
+        time_map = _strictly_increasing(time_map[np.argsort(time_map[:, 0], kind="stable")])
     return time_map
 
 
