@@ -386,12 +386,7 @@ def test_a_pause_dtw_spread_is_held_and_named():
     around it matched no better), so DTW spread the silence over the notes either side: nothing said "pause", the
     orchestra crawled through it at a fifth of its tempo, and the notes just after it were up to 1.9 s early
     (checked on 0.14.0). Now the orchestra holds from where the pianist stopped, and the report names the pause."""
-    from concerto_nb import performance
-
-    reference, pianist, truth, _ = _rubato_case("Mozart_KV488_mvt1_Allegro.mid", 250.0, 40.0, seed=3,
-                                                room="Jack Lyons Hall, University of York.wav")
-    paused, events, cut = performance.edited_take(pianist, truth, "pause", 3.0, at=0.5, sr=sync.SYNC_SR)
-    time_map, details = sync.align(reference, paused, return_details=True)
+    time_map, details, events, cut = _aligned_pause_take("Mozart_KV488_mvt1_Allegro.mid", 250.0, seed=3, at=0.5)
     here = [p for p in details["pauses"] if abs(p[1] - cut) < 0.5]
     assert len(here) == 1 and here[0][2] - here[0][1] > 1.5
     held = np.diff(sync.map_times(time_map[:, ::-1], here[0][1:]))[0]  # reference seconds through the hold
@@ -406,17 +401,26 @@ def test_a_pause_dtw_spread_is_held_and_named():
     assert not any("repeat" in message for message in fit["warnings"])
 
 
+def test_a_pause_before_a_slow_passage_is_held():
+    """A rubato pianist (Op. 37 I from 450 s) stops for 3 s two thirds of the way through, before a passage whose
+    long notes slow the map after it (``benchmarks/pause_detection.py``). Against the mean of the tempi either
+    side the map's crawl through the silence looked like a rest played in time (0.51 of the tempo's advance), and
+    nothing was named (0.15.0). Against the faster side's tempo it is a pause, and the orchestra holds."""
+    time_map, details, events, cut = _aligned_pause_take("Beethoven_Op37_mvt1_Allegro_con_brio.mid", 450.0, seed=1,
+                                                         at=0.65)
+    here = [p for p in details["pauses"] if abs(p[1] - cut) < 0.5]
+    assert len(here) == 1 and here[0][2] - here[0][1] > 1.5
+    errors = evaluation.alignment_errors(time_map, events)
+    after = (events[:, 1] >= cut + 3.0) & (events[:, 1] < cut + 5.0)
+    assert errors[after].max() < 0.3
+
+
 def test_a_stepped_over_pause_steps_between_the_notes_either_side():
     """A rubato pianist (BWV 1055 I from 180 s, even semiquavers) stops for 3 s to think a third of the way through
     (``benchmarks/pause_detection.py``). DTW steps over the silence, but a note late: the first note after the
     pause was mapped before it, 3.1 s early (0.15.0). Placed by the pitches of the notes either side, the step
     falls between the two the pianist played, and the notes around it keep time."""
-    from concerto_nb import performance
-
-    reference, pianist, truth, _ = _rubato_case("Bach_BWV1055_mov1-allegro.mid", 180.0, 40.0, seed=3,
-                                                room="Jack Lyons Hall, University of York.wav")
-    paused, events, cut = performance.edited_take(pianist, truth, "pause", 3.0, at=0.35, sr=sync.SYNC_SR)
-    time_map, details = sync.align(reference, paused, return_details=True)
+    time_map, details, events, cut = _aligned_pause_take("Bach_BWV1055_mov1-allegro.mid", 180.0, seed=3, at=0.35)
     assert any(abs(p[1] - cut) < 0.5 for p in details["pauses"])
     errors = evaluation.alignment_errors(time_map, events)
     around = (events[:, 1] >= cut - 2.0) & (events[:, 1] < cut + 5.0)
@@ -480,6 +484,18 @@ def test_a_fermata_in_a_clean_take_is_not_taken_for_a_restart():
     assert details["jumps"] == []
     errors = evaluation.alignment_errors(sync.time_map_with_jumps(time_map, details["jumps"]), truth)
     assert np.mean(errors <= 0.1) >= 0.95
+
+
+def _aligned_pause_take(midi: str, start_s: float, *, seed: int, at: float):
+    """A 40 s rubato take in a hall (as ``benchmarks/pause_detection.py`` renders it) with a 3 s pause at the share
+    ``at`` of it, aligned: ``(time_map, details, events, cut)``."""
+    from concerto_nb import performance
+
+    reference, pianist, truth, _ = _rubato_case(midi, start_s, 40.0, seed=seed,
+                                                room="Jack Lyons Hall, University of York.wav")
+    paused, events, cut = performance.edited_take(pianist, truth, "pause", 3.0, at=at, sr=sync.SYNC_SR)
+    time_map, details = sync.align(reference, paused, return_details=True)
+    return time_map, details, events, cut
 
 
 def _rubato_case(midi: str, start_s: float, length_s: float, *, seed: int, bar_s: float | None = None,

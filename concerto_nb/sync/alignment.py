@@ -122,10 +122,11 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
 
     # the frames where the pianist plays (gaps under 1 s between notes closed)
     perf_active = _activity(perf_level)
+    onset_frames_ref = _onset_peaks(flux_1)  # the reference's note onsets, for the pause checks
     seen = np.arange(chroma_2.shape[1])
     path_seen = dtw(seen)
     if step_over_pauses:
-        pauses_found = _reference_plays_on(_silences(perf_level), path_seen, ref_level, flux_1)
+        pauses_found = _reference_plays_on(_silences(perf_level), path_seen, ref_level, onset_frames_ref)
         if pauses_found:  # again, stepping over them; kept where the music around them then matches better
             stepped_seen = _frames_between_pauses(pauses_found, chroma_2.shape[1])
             stepped = dtw(stepped_seen)
@@ -176,7 +177,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
             if "replay" in jump:
                 jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
     if step_over_pauses:  # the pauses DTW spread: the orchestra waits through them
-        onsets_s = (_onset_peaks(flux_1) / FEATURE_RATE, _onset_peaks(flux_2) / FEATURE_RATE)
+        onsets_s = (onset_frames_ref / FEATURE_RATE, _onset_peaks(flux_2) / FEATURE_RATE)
         time_map, held = _hold_through_pauses(time_map, _pauses_to_hold(perf_level, pauses, jumps), onsets_s=onsets_s)
         pauses = np.vstack([pauses, held])
         pauses = pauses[np.argsort(pauses[:, 1])]
@@ -255,7 +256,7 @@ def _pitch_difference(shift: int, tunings_1: list, tunings_2: list) -> float:
     return coarse + (fine - (tunings_2[0] - tunings_1[0]) + 50.0) % 100.0 - 50.0
 
 
-def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarray, onsets_ref: np.ndarray,
+def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarray, onset_frames_ref: np.ndarray,
                         edge_s: float = 0.15, around_s: float = 2.0, max_dip_db: float = 10.0, min_onsets: int = 2,
                         stood_still_s: float = 0.1) -> list:
     """The ``silences`` of the performance (frames) where the reference plays on: pauses, not rests.
@@ -264,9 +265,9 @@ def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarr
     quieter than the reference's music around them (``around_s`` either side) by more than ``max_dip_db``, median
     against median (a rest in the score is quieter in the reference too), and must hold at least ``min_onsets``
     note onsets (a hall's reverberation fills a rest without any), unless the path already stood still there
-    (the reference advanced at most ``stood_still_s`` while the pianist was silent).
+    (the reference advanced at most ``stood_still_s`` while the pianist was silent). ``onset_frames_ref``: the
+    reference's note onsets (frames, :func:`~concerto_nb.sync.timemap._onset_peaks`).
     """
-    peaks = _onset_peaks(onsets_ref)
     edge, around = int(round(edge_s * FEATURE_RATE)), int(round(around_s * FEATURE_RATE))
     pauses = []
     for start, stop in silences:
@@ -279,7 +280,8 @@ def _reference_plays_on(silences: list, path: np.ndarray, ref_level_db: np.ndarr
         neighbourhood = np.concatenate([ref_level_db[max(0, lo - around): lo], ref_level_db[hi: hi + around]])
         if not len(neighbourhood) or np.median(ref_level_db[lo:hi]) < np.median(neighbourhood) - max_dip_db:
             continue
-        if hi - lo <= stood_still_s * FEATURE_RATE or np.sum((peaks >= lo) & (peaks < hi)) >= min_onsets:
+        onsets_inside = np.sum((onset_frames_ref >= lo) & (onset_frames_ref < hi))
+        if hi - lo <= stood_still_s * FEATURE_RATE or onsets_inside >= min_onsets:
             pauses.append((start, stop))
     return pauses
 

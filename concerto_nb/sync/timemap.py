@@ -21,8 +21,8 @@ FINAL_DECAY_MAX_S = 4.0
 #: (``benchmarks/pause_detection.py``: 3 s).
 MIN_PAUSE_S = 1.0
 #: Share of the tempo's advance below which the map crawls through a silence (a pause), rather than playing a rest
-#: in time: the pauses of ``benchmarks/pause_detection.py`` the map crawled through moved it 0.05-0.25 of that, the
-#: rests of ``benchmarks/jump_detection.py``'s clean takes 0.65 and up.
+#: in time: the pauses of ``benchmarks/pause_detection.py`` the map crawled through moved it 0.04-0.35 of that, the
+#: rests of ``benchmarks/jump_detection.py``'s clean takes 0.62 and up.
 HELD_SHARE = 0.5
 #: The pianist's notes either side of a pause compared by pitch with the reference's to place its step: one matches
 #: many notes, three put the sequences out of step where a chord's onsets split in one recording and not the other
@@ -416,8 +416,9 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
     leaves the map crawling through the silence: the orchestra slowed down five or ten times. A silence
     (``silences_s``, performance ``(start_s, end_s)``) is a pause where the map moves the reference on through it
     by less than ``held_share`` of what the map's tempo would, and the pianist is silent at least ``min_pause_s``
-    longer than that tempo needs. The tempo is taken over ``tempo_window_s`` either side (or the one side the map
-    has), ``tempo_gap_s`` away from the silence, since a note held into it is crawled through too.
+    longer than that tempo needs. The tempo is the faster of the map's over ``tempo_window_s`` either side (or the one
+    side the map has), ``tempo_gap_s`` away from the silence, since a note held into it is crawled through too: a
+    rest or a long note on one side slows the map there as well.
 
     There the reference holds from where the pianist stopped, then goes on at that tempo in time to meet the map
     again at the silence's end. Where the pianist stopped: the crawl starts at the last note paired before the
@@ -442,7 +443,7 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
         sides = [side for side in (left, right) if time_map[0, 1] <= side[0] and side[1] <= time_map[-1, 1]]
         if end - start < min_pause_s or not sides:
             continue
-        tempo = np.mean([np.diff(reference_at(side))[0] for side in sides]) / tempo_window_s  # reference s per s
+        tempo = np.max([np.diff(reference_at(side))[0] for side in sides]) / tempo_window_s  # reference s per s
         ref_start, ref_end = reference_at([start, end])
         advance = ref_end - ref_start
         if tempo <= 0 or advance >= held_share * tempo * (end - start) or end - start - advance / tempo < min_pause_s:
