@@ -370,13 +370,15 @@ def _place_pauses(time_map: np.ndarray, pauses: np.ndarray, onsets_ref: np.ndarr
     """
     from .note_matching import onset_events  # it maps times with this module's functions
 
+    pauses = np.asarray(pauses, dtype=float).reshape(-1, 3)
+    pauses = pauses[pauses[:, 2] - pauses[:, 1] >= min_pause_s]
+    if not len(pauses):
+        return time_map
     times_ref, vectors_ref = onset_events(onsets_ref)
     times_perf, vectors_perf = onset_events(onsets_perf)
     strength = onsets_perf.sum(axis=0)[np.minimum(np.round(times_perf * FEATURE_RATE).astype(int),
                                                   onsets_perf.shape[1] - 1)]
-    for ref_s, start_s, end_s in np.asarray(pauses, dtype=float).reshape(-1, 3):
-        if end_s - start_s < min_pause_s:
-            continue
+    for ref_s, start_s, end_s in pauses:
         before = np.flatnonzero((times_perf < start_s - release_s) & (times_perf > start_s - 2 * look_s))
         while len(before) > 1 and strength[before[-1]] < release_share * np.median(strength[before]):
             before = before[:-1]
