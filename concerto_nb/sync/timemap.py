@@ -445,7 +445,8 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
         sides = [side for side in (left, right) if time_map[0, 1] <= side[0] and side[1] <= time_map[-1, 1]]
         if end - start < min_pause_s or not sides:
             continue
-        tempo = np.max([np.diff(reference_at(side))[0] for side in sides]) / tempo_window_s  # reference s per s
+        side_tempi = [np.diff(reference_at(side))[0] / tempo_window_s for side in sides]  # reference s per s
+        tempo = max(side_tempi)
         ref_start, ref_end = reference_at([start, end])
         advance = ref_end - ref_start
         if tempo <= 0 or advance >= held_share * tempo * (end - start) or end - start - advance / tempo < min_pause_s:
@@ -453,7 +454,7 @@ def _hold_through_pauses(time_map: np.ndarray, silences_s: list, *, onsets_s: tu
         begin = start  # the map is kept up to here
         if sides[0] is left:
             begin = start - lead_s
-            left_tempo = np.diff(reference_at(left))[0] / tempo_window_s
+            left_tempo = side_tempi[0]
             stopped = reference_at(begin) + left_tempo * lead_s  # the tempo before the silence, carried on
             if onsets_s is not None:
                 ref_onsets, perf_onsets = onsets_s
