@@ -24,6 +24,10 @@ __all__ = ["align"]
 #: restarts go back 8 s.
 MIN_JUMP_FOR_NOTES_S = 1.0
 
+#: A silence of the pianist this long is a rest in their part, not a pause (``_silences``' ``max_s``): the jumps'
+#: re-alignment looks for a restart after it and takes no tempo from it (``benchmarks/practice_takes.py``).
+MIN_REST_S = 5.0
+
 
 def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, anchor_step: float = 0.5,
           handle_rests: bool = True, mixture: np.ndarray | None = None, return_details: bool = False,
@@ -57,11 +61,12 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then put the map
         through the two recordings' onsets paired note by note (:func:`snap_to_onsets`), each take on its own
-        where the pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more.
+        where the pianist jumped by :data:`MIN_JUMP_FOR_NOTES_S` or more, and a restart's replay too.
     realign : bool
-        Where the map's tempo leaves ``[1 / CANDIDATE_RATIO, CANDIDATE_RATIO]`` (:func:`skips_and_repeats`),
-        re-align around it with a path that jumps in one step (:func:`realign_jumps`), and align again with
-        MrMsDTW from where it lands: DTW alone jumps where that is cheapest.
+        Where the map's tempo leaves ``[1 / CANDIDATE_RATIO, CANDIDATE_RATIO]`` (:func:`skips_and_repeats`), and at
+        the end of each of the pianist's rests of :data:`MIN_REST_S` or more, re-align around it with a path that
+        jumps in one step (:func:`realign_jumps`), and align again with MrMsDTW from where it lands: DTW alone jumps
+        where that is cheapest.
     step_over_pauses : bool
         DTW sees the performance without the inside of its pauses (silences of 0.4-5 s where the reference
         plays on: breaths, a stop after a fermata), and the path steps over them: the reference stands still
@@ -157,13 +162,16 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     time_map, keep, path, pauses = to_time_map(path_seen)
     passages = skips_and_repeats(time_map, max_ratio=CANDIDATE_RATIO, pauses=pauses,
                                  played_s=_played_s(time_map, keep, path, perf_active)) if realign else []
+    rests = _silences(perf_level, min_s=MIN_REST_S, max_s=np.inf) if realign else []
+    passages = _with_entries_after_rests(passages, time_map, rests)
     jumps = []
     if passages:
         # re-aligned where DTW saw the performance: jumps' times on the axis without the pauses
         for passage in passages:
             passage["performance_s"] = _without_pauses(passage["performance_s"], _cuts(seen)).tolist()
         path_seen, jumps = realign_jumps(path_seen, passages, (chroma_1, dlnco_1),
-                                         (chroma_2[:, seen], dlnco_2[:, seen]), return_jumps=True)
+                                         (chroma_2[:, seen], dlnco_2[:, seen]), return_jumps=True,
+                                         performance_rests=_frames_in(rests, len(perf_level))[seen])
         jumps = [_in_seconds(jump, seen, anchor_step) for jump in jumps]
         time_map, keep, path, pauses = to_time_map(path_seen)
     on_path = np.minimum(path[1], len(perf_active) - 1)
@@ -175,7 +183,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         time_map = _paired_take_by_take(time_map, jumps, snap)
         for jump in jumps:
             if "replay" in jump:
-                jump["replay"] = refine_with_onsets(jump["replay"], flux_1, flux_2)
+                jump["replay"] = snap(refine_with_onsets(jump["replay"], flux_1, flux_2))
     if step_over_pauses:  # the pauses DTW spread: the orchestra waits through them
         onsets_s = (onset_frames_ref / FEATURE_RATE, _onset_peaks(flux_2) / FEATURE_RATE)
         time_map, held = _hold_through_pauses(time_map, _pauses_to_hold(perf_level, pauses, jumps), onsets_s=onsets_s)
@@ -200,6 +208,29 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "confidence_per_second": per_second,
     }
     return time_map, details
+
+
+def _with_entries_after_rests(passages: list, time_map: np.ndarray, rests: list, replay_s: float = 10.0) -> list:
+    """``passages`` (:func:`skips_and_repeats`) and, as a "repeat" to re-align around (:func:`realign_jumps`), the
+    last ``replay_s`` of each of the pianist's ``rests`` (performance frames ``(start, stop)``) that no passage
+    overlaps. A pianist who slips just after an entry and starts again plays a few seconds twice, and DTW can hide
+    them in the rest before at a steady tempo: the first take mapped that much early, into the orchestra's bars,
+    and no tempo to flag."""
+    found = list(passages)
+    for start, stop in rests:
+        perf = [max(start, stop - replay_s * FEATURE_RATE) / FEATURE_RATE, stop / FEATURE_RATE]
+        if not any(p["performance_s"][0] < perf[1] and perf[0] < p["performance_s"][1] for p in passages):
+            found.append({"kind": "repeat", "reference_s": [float(r) for r in map_times(time_map[:, ::-1], perf)],
+                          "performance_s": perf})
+    return sorted(found, key=lambda f: f["reference_s"][0])
+
+
+def _frames_in(spans: list, n_frames: int) -> np.ndarray:
+    """Boolean per frame: inside one of ``spans`` (``(start, stop)`` frames)."""
+    inside = np.zeros(n_frames, dtype=bool)
+    for start, stop in spans:
+        inside[start:stop] = True
+    return inside
 
 
 def _sound_ends(ref_active: np.ndarray, perf_active: np.ndarray, durations: tuple, margin_s: float = 0.1):

@@ -110,7 +110,8 @@ def _plausible_part(time_map: np.ndarray, played_s, window_s: float = 1.0, max_r
 
 
 def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_s: float = 5.0,
-                  max_step: int = 2, max_cells: int = 20_000_000, *, return_jumps: bool = False):
+                  max_step: int = 2, max_cells: int = 20_000_000, *, return_jumps: bool = False,
+                  performance_rests: np.ndarray | None = None, skip_margin_s: float = 7.0):
     """Re-align around each skip or repeat with a path that jumps, forward or back, in one step.
 
     Notebook: ``04_music_synchronization``.
@@ -132,16 +133,17 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     it saves :data:`MIN_JUMP_GAIN` times the mean cost over the best path without one: a fermata held
     2 s costs the path without a jump a hundred stalls, and a jump back into music that resembles the
     held chord can undercut that by a little; a pianist who really played a passage again undercuts
-    it by much more. After a jump, the path from where it lands to both ends is MrMsDTW's again on these
-    features: the first path can stray for longer than ``margin_s`` after a skip or a restart. The returned path
-    stays monotonic: after a jump back it resumes where the repeat has caught up.
+    it by much more; elsewhere DTW's path stands. After a jump, the path from where it lands to both ends is
+    MrMsDTW's again on these features: the first path can stray for longer than ``margin_s`` after a skip or a
+    restart; a later passage whose window overlaps this one's is left as it is. The returned path stays monotonic:
+    after a jump back it resumes where the repeat has caught up.
 
     Parameters
     ----------
     path : np.ndarray [shape=(2, L)]
         Strictly monotonic warping path (both rows increase), feature frames, reference in row 0.
     found : list of dict
-        :func:`skips_and_repeats`'s passages.
+        :func:`skips_and_repeats`'s passages (or any stretch to look at for a jump back, as a ``"repeat"``).
     features_1, features_2 : tuple of np.ndarray
         (chroma, DLNCO) of the reference and the performance, as given to MrMsDTW.
     margin_s : float
@@ -153,6 +155,17 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
         programming holds about 14 bytes per cell (the default: a repeat of about 30 s, a skip of minutes).
     return_jumps : bool
         Also return where the path jumped.
+    performance_rests : np.ndarray [shape=(M,)], optional
+        True at the performance frames (those of ``features_2``) inside the pianist's rests. Where a jump back is
+        looked for (a repeat), silence there fits no reference frame better than another and keeps no
+        tempo: the cost is the window's mean and every step is free. Otherwise the path without a jump through a
+        long rest picks the reference frames least unlike silence, which makes DTW's hiding place for a replay
+        after an entry look cheap; and with the steps paid for, a jump back at an entry saves the stalls that a
+        rest counted slower than the orchestra's asks for: a false restart (``benchmarks/jump_detection.py``). A
+        skip's window keeps its costs: free steps through a rest before a skip take up part of it, and the jump
+        comes late.
+    skip_margin_s : float
+        ``margin_s`` for a skip: DTW smears a skip over more than the passage its tempo flags.
 
     Returns
     -------
@@ -171,38 +184,45 @@ def realign_jumps(path: np.ndarray, found: list, features_1, features_2, margin_
     (chroma_1, onset_1), (chroma_2, onset_2) = features_1, features_2
     chroma_1, chroma_2 = (normalize_feature(c, 2, 0.001) for c in (chroma_1, chroma_2))
     (n_end, m_end) = chroma_1.shape[1] - 1, chroma_2.shape[1] - 1
-    jumps = []
+    jumps, around_jumps = [], []
     for passage in found:
         (start_s, end_s), (perf_start, perf_end) = passage["reference_s"], passage["performance_s"]
         back = passage["kind"] == "repeat"
         # a repeat's first playing can begin up to its length in performance time before the stall
-        margin = margin_s + (perf_end - perf_start if back else 0.0)
+        margin = margin_s + (perf_end - perf_start) if back else skip_margin_s
         a = int(np.searchsorted(path[0], max(0, int((start_s - margin) * FEATURE_RATE))))
         b = min(int(np.searchsorted(path[0], int((end_s + margin) * FEATURE_RATE))), path.shape[1] - 1)
         (n0, m0), (n1, m1) = path[:, a], path[:, b]
         if n1 - n0 < 3 or m1 - m0 < 3 or (n1 - n0 + 1) * (m1 - m0 + 1) > max_cells:
             continue
+        if any(m0 <= stop and start <= m1 for start, stop in around_jumps):  # the path here is a jump's already
+            continue
         # the cost MrMsDTW's finest level uses: chroma and DLNCO, half and half
         cost = compute_cost_matrices_between_anchors(chroma_1, chroma_2, np.array([[n0, n1], [m0, m1]]),
                                                      onset_1, onset_2)[0]
-        rows, gain = _one_jump_path(cost, back, max_step)
+        in_rest = None if performance_rests is None or not back else performance_rests[m0:m1 + 1]
+        if in_rest is not None:
+            cost[:, in_rest] = cost.mean()
+        rows, gain = _one_jump_path(cost, back, max_step, rest=in_rest)
         jump = _the_jump(rows, max_step)
+        if jump is None:  # DTW's path stands
+            continue
         local = np.stack([rows + n0, np.arange(cost.shape[1]) + m0])
         later = path[:, b + 1:]
-        if jump is not None:
-            before, after = int(rows[jump - 1]) + n0, int(rows[jump]) + n0
-            # DTW again from where the path lands to both ends: the first path strayed around the jump, and
-            # may not be back on the music by the window's end
-            rest = _path_from(features_1, features_2, (after, m0 + jump), (n_end, m_end))
-            if rest is not None:
-                local, later = local[:, :jump], rest
-            record = {"kind": "restart" if after < before else "skip", "performance": int(m0 + jump),
-                      "reference": [before, after], "gain": round(gain, 1)}
-            if after < before:  # the replay lasts until the pianist passes where they left off
-                taken = np.concatenate([local[:, jump:], later], axis=1)
-                caught_up = int(np.argmax(np.append(taken[0], before + 1) > before))
-                record["replay"] = taken[:, :caught_up]
-            jumps.append(record)
+        before, after = int(rows[jump - 1]) + n0, int(rows[jump]) + n0
+        # DTW again from where the path lands to both ends: the first path strayed around the jump, and
+        # may not be back on the music by the window's end
+        onwards = _path_from(features_1, features_2, (after, m0 + jump), (n_end, m_end))
+        if onwards is not None:
+            local, later = local[:, :jump], onwards
+        record = {"kind": "restart" if after < before else "skip", "performance": int(m0 + jump),
+                  "reference": [before, after], "gain": round(gain, 1)}
+        if after < before:  # the replay lasts until the pianist passes where they left off
+            taken = np.concatenate([local[:, jump:], later], axis=1)
+            caught_up = int(np.argmax(np.append(taken[0], before + 1) > before))
+            record["replay"] = taken[:, :caught_up]
+        jumps.append(record)
+        around_jumps.append((m0, m1))
         path = np.concatenate([path[:, :a], local, later], axis=1)
         path[0, a:] = np.maximum.accumulate(path[0, a:])
     path = make_path_strictly_monotonic(path).astype(int)
@@ -242,10 +262,12 @@ def _the_jump(rows: np.ndarray, max_step: int):
     return int(jumped[0]) + 1 if len(jumped) else None
 
 
-def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1):
+def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, penalty: float = 0.1,
+                   rest: np.ndarray | None = None):
     """Reference frame (row of ``cost``) of each performance frame (column) from the first row to the last:
     steps of 0 to ``max_step`` rows and at most one jump, forward by more than ``max_step`` or, with
-    ``back``, backward; 0, ``max_step`` and the jump cost ``penalty`` times the mean cost. The path jumps only
+    ``back``, backward; 0, ``max_step`` and the jump cost ``penalty`` times the mean cost, any step free in the
+    columns ``rest`` (the pianist's rests: no tempo to keep). The path jumps only
     where that costs :data:`MIN_JUMP_GAIN` times the mean cost less than the best path without a jump. See
     :func:`realign_jumps`.
 
@@ -253,6 +275,7 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
     n, m = cost.shape
     rho = penalty * float(cost.mean())
     step_cost = [rho if s in (0, max_step) else 0.0 for s in range(max_step + 1)]
+    rest = np.zeros(m, dtype=bool) if rest is None else rest
     rows = np.arange(n)
     before = np.full(n, np.inf)  # best cost to (row, this frame), not jumped yet
     before[0] = cost[0, 0]
@@ -265,7 +288,7 @@ def _one_jump_path(cost: np.ndarray, back: bool = False, max_step: int = 2, pena
         for s in range(max_step + 1):
             for prev, best, steps in ((before, best_before, step_before), (after, best_after, step_after)):
                 cand = np.full(n, np.inf)
-                cand[s:] = prev[: n - s] + step_cost[s]
+                cand[s:] = prev[: n - s] + (0.0 if rest[j] else step_cost[s])
                 better = cand < best
                 best[better] = cand[better]
                 steps[j, better] = s
