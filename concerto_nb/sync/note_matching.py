@@ -86,7 +86,7 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
                        vectors_perf: np.ndarray, predicted: np.ndarray, tempo: np.ndarray, *, early_s: float = 0.6,
                        late_s: float = LATE_S, min_similarity: float = MIN_SIMILARITY,
                        tempo_change_cost: float = TEMPO_CHANGE_COST, lookback: int = 6,
-                       new_chain_cost: float = 0.5) -> np.ndarray:
+                       new_chain_cost: float = 0.5, long_link_s: float = 2.0) -> np.ndarray:
     """Pair reference onsets with performance onsets: one chain, forward in both, by dynamic programming.
 
     Notebook: ``04_music_synchronization``.
@@ -96,7 +96,12 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     :math:`s_{kj} = \\langle v_k, w_j \\rangle - s_{min}`, kept where positive. From pair :math:`(k', j')` to
     :math:`(k, j)` the performance takes :math:`\\tau_j - \\tau_{j'}` where the reference takes
     :math:`t_k - t_{k'}`; at the map's local tempo :math:`r_k` (performance seconds per reference second) that is
-    a deviation :math:`\\Delta = (\\tau_j - \\tau_{j'}) - r_k (t_k - t_{k'})`. The best chain ending in a pair,
+    a deviation :math:`\\Delta = (\\tau_j - \\tau_{j'}) - r_k (t_k - t_{k'})`. A link across ``long_link_s``
+    of reference or more (a rest of the piano, longer than the span the tempo was measured over) may instead keep
+    the map's own interval, :math:`\\Delta = (\\tau_j - \\tau_{j'}) - (p_k - p_{k'})`, whichever is smaller:
+    the pianist may take a rest faster or slower than the tempo around it, and DTW measured by how much; by the
+    tempo alone, repeated chords after the rest fit a chord late as well as on time. The best chain ending in a
+    pair,
 
     .. math:: V(k, j) = s_{kj} + \\max\\Big(0,\\ \\max_{k - L \\le k' < k,\\ j' < j} V(k', j') - c\\,|\\Delta|,
               \\ \\max_{k' < k,\\ j' < j} V(k', j') - c_{new}\\Big),
@@ -115,6 +120,10 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
         Performance time the map gives each reference onset.
     tempo : np.ndarray [shape=(K,)]
         The map's slope around each reference onset (performance seconds per reference second).
+    long_link_s : float
+        Reference seconds from which a link may keep the map's interval: :func:`snap_to_onsets`' default
+        ``tempo_window_s``, the half-width of the span the tempo is measured over (shorter, the map's bends inside a
+        phrase let wrong chains through; ``benchmarks/expressive.py``).
 
     Returns
     -------
@@ -144,9 +153,14 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
             near = np.arange(first_in_lookback[i], first_of_k[i])
             near = near[js[near] < js[i]]
             if len(near):
-                deviation = (times_perf[js[i]] - times_perf[js[near]]
-                             - tempo[ks[i]] * (times_ref[ks[i]] - times_ref[ks[near]]))
-                value = total[near] - tempo_change_cost * np.abs(deviation)
+                span = times_ref[ks[i]] - times_ref[ks[near]]
+                interval = times_perf[js[i]] - times_perf[js[near]]
+                deviation = np.abs(interval - tempo[ks[i]] * span)
+                # across a rest, the map's own interval is as good a guess as its tempo
+                across = span >= long_link_s
+                deviation[across] = np.minimum(deviation[across], np.abs(
+                    interval[across] - (predicted[ks[i]] - predicted[ks[near][across]])))
+                value = total[near] - tempo_change_cost * deviation
                 m = int(np.argmax(value))
                 options.append((value[m], near[m]))
             if js[i] > 0 and np.isfinite(running[js[i] - 1]):
