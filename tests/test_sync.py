@@ -451,6 +451,21 @@ def test_a_stepped_over_pause_steps_between_the_notes_either_side():
     assert errors[around].max() < 0.3
 
 
+def test_a_pause_before_a_single_note_and_a_rest_is_held_and_the_note_paired():
+    """A rubato pianist (Op. 37 I from 450 s) stops for 3 s to think halfway, before the one note between the
+    cut and a 2 s rest of the piano (``benchmarks/pause_detection.py``). DTW spread the pause, the note and the
+    rest evenly; the note fell in what the path marked a rest of the reference, where the note pairing left the
+    reference's onsets out, and was mapped 2.8 s early (0.16.0). A gap between passages shorter than
+    ``sync.note_matching.REST_GAP_S`` keeps its onsets: the note is paired, and the orchestra waits through the
+    pause."""
+    time_map, details, events, cut = _aligned_pause_take("Beethoven_Op37_mvt1_Allegro_con_brio.mid", 450.0, seed=3,
+                                                         at=0.5)
+    assert any(abs(p[1] - cut) < 0.5 for p in details["pauses"])
+    errors = evaluation.alignment_errors(time_map, events)
+    around = (events[:, 1] >= cut - 2.0) & (events[:, 1] < cut + 3.0 + 2.0)
+    assert errors[around].max() < 0.1
+
+
 def test_ritardandi_and_breaths_are_followed_note_by_note():
     """A rubato pianist (:mod:`concerto_nb.performance`: ritardandi over each phrase's last bar, breaths) in
     BWV 1055 I from 180 s, recorded at home, and a fermata held 2.3 s; the reference is the piano part in FluidR3

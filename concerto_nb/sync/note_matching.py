@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arrays import runs
 from .audio_features import FEATURE_RATE
 from .timemap import _strictly_increasing, map_times
 
-__all__ = ["onset_events", "match_onset_events", "snap_to_onsets", "MIN_SIMILARITY", "TEMPO_CHANGE_COST", "LATE_S"]
+__all__ = ["onset_events", "match_onset_events", "snap_to_onsets", "MIN_SIMILARITY", "TEMPO_CHANGE_COST", "LATE_S",
+           "REST_GAP_S"]
 
 #: Cosine similarity of two onsets' pitch vectors below which they are not paired: chords that share a note or
 #: two score 0.2-0.5, the same notes with the orchestra's bleed on one side 0.5-0.9 (``benchmarks/expressive.py``).
@@ -26,6 +28,11 @@ TEMPO_CHANGE_COST = 1.0
 #: How much later (s) than the map a performance onset may be paired: a fermata held 2.5 s, which the map spreads
 #: over the next bar; earlier than the map, ``early_s`` (``benchmarks/expressive.py``, "Note-level matching").
 LATE_S = 3.0
+#: Reference seconds from which a gap between passages is a rest whose onsets are not paired. DTW spreads a 3 s
+#: pause over the note after it and leaves a gap of 2-3 s with that note inside (at 2 s it is left out); at 5 s the
+#: orchestra's bleed in short tuttis is paired and bends the line through them (``benchmarks/pause_detection.py``,
+#: ``benchmarks/full_movements.py``).
+REST_GAP_S = 3.0
 
 
 def onset_events(onsets: np.ndarray, *, min_gap_s: float = 0.04, context_s: float = 1.0):
@@ -181,7 +188,7 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
 def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray, *,
                    tempo_window_s: float = 2.0, keep: np.ndarray | None = None,
                    keep_performance: np.ndarray | None = None, entry_margin_s: float = 0.2,
-                   exit_margin_s: float = 0.1, **matching) -> np.ndarray:
+                   exit_margin_s: float = 0.1, min_rest_s: float = REST_GAP_S, **matching) -> np.ndarray:
     """Put the map through the paired onsets of the two recordings.
 
     Notebook: ``04_music_synchronization``.
@@ -202,12 +209,16 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
         already moved by the chroma shift.
     keep : np.ndarray of bool [shape=(reference frames,)], optional
         Reference frames whose timing the performance tells (the passages the pianist plays, as
-        :func:`~concerto_nb.sync.align` marks them). The reference's onsets in a rest between two passages (its
-        reverberation, the orchestra's bleed in a separated piano) are not paired; those up to
-        ``entry_margin_s`` ahead of a passage or ``exit_margin_s`` after it are (an onset's peak comes a frame or
-        two from where the passage is marked to start or end).
+        :func:`~concerto_nb.sync.align` marks them). The reference's onsets in a rest of ``min_rest_s`` or more
+        between two passages (its reverberation, the orchestra's bleed in a separated piano) are not paired;
+        those up to ``entry_margin_s`` ahead of a passage or ``exit_margin_s`` after it are (an onset's peak comes
+        a frame or two from where the passage is marked to start or end). A shorter gap may be a pause that DTW
+        spread over the notes after it: the pianist's first note after the pause then falls in the gap, and is
+        paired there.
     keep_performance : np.ndarray of bool [shape=(performance frames,)], optional
-        The same for the performance's onsets (its decay after a passage).
+        The same for the performance's onsets (its decay after a passage), in a rest of any length.
+    min_rest_s : float
+        Reference seconds from which a gap between passages is a rest whose onsets are not paired.
 
     Returns
     -------
@@ -217,7 +228,8 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     --------
     refine_with_onsets : shifts whole windows; this moves single notes.
     """
-    times_ref, vectors_ref = _outside_rests(*onset_events(onsets_ref), keep, entry_margin_s, exit_margin_s)
+    times_ref, vectors_ref = _outside_rests(*onset_events(onsets_ref), keep, entry_margin_s, exit_margin_s,
+                                            min_rest_s)
     times_perf, vectors_perf = _outside_rests(*onset_events(onsets_perf), keep_performance, entry_margin_s,
                                               exit_margin_s)
     # a map of one take covers part of each recording: only the onsets inside it are paired
@@ -242,9 +254,10 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
 
 
 def _outside_rests(times: np.ndarray, vectors: np.ndarray, keep: np.ndarray | None, entry_margin_s: float,
-                   exit_margin_s: float):
-    """The onsets not inside a rest between two passages of ``keep`` (frames at :data:`FEATURE_RATE`), where a
-    passage reaches ``entry_margin_s`` ahead of its first frame and ``exit_margin_s`` after its last."""
+                   exit_margin_s: float, min_rest_s: float = 0.0):
+    """The onsets not inside a rest of ``min_rest_s`` or more between two passages of ``keep`` (frames at
+    :data:`FEATURE_RATE`), where a passage reaches ``entry_margin_s`` ahead of its first frame and
+    ``exit_margin_s`` after its last."""
     if keep is None or not keep.any():
         return times, vectors
     from scipy.ndimage import binary_dilation
@@ -255,5 +268,7 @@ def _outside_rests(times: np.ndarray, vectors: np.ndarray, keep: np.ndarray | No
     rest = ~binary_dilation(keep, reach)
     played = np.flatnonzero(keep)
     rest[: played[0]] = rest[played[-1] + 1:] = False  # before the first note and after the last: no rest
+    for start, stop in runs(rest):
+        rest[start:stop] = stop - start >= min_rest_s * FEATURE_RATE  # a shorter gap may be a pause
     in_rest = rest[np.minimum(np.round(times * FEATURE_RATE).astype(int), len(rest) - 1)]
     return times[~in_rest], vectors[~in_rest]
