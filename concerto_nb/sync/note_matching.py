@@ -128,7 +128,7 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     tempo : np.ndarray [shape=(K,)]
         The map's slope around each reference onset (performance seconds per reference second).
     long_link_s : float
-        Reference seconds from which a link may keep the map's interval: :func:`snap_to_onsets`' default
+        Reference seconds from which a link may keep the map's interval. :func:`snap_to_onsets` passes its
         ``tempo_window_s``, the half-width of the span the tempo is measured over (shorter, the map's bends inside a
         phrase let wrong chains through; ``benchmarks/expressive.py``).
 
@@ -239,6 +239,7 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     times_perf, vectors_perf = times_perf[inside_perf], vectors_perf[inside_perf]
     tempo = (map_times(time_map, times_ref + tempo_window_s)
              - map_times(time_map, times_ref - tempo_window_s)) / (2 * tempo_window_s)
+    matching.setdefault("long_link_s", tempo_window_s)  # a link longer than the tempo's half-span: a rest
     pairs = match_onset_events(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
                                tempo, **matching)
     if len(pairs) < 2:
