@@ -27,7 +27,9 @@ Methods, side by side in one run on the same audio:
 
 Columns: error of the map at every piano onset (median, worst, share within 50 / 100 / 300 ms) and, over each
 tutti of 4 s or more, the largest change of the warped orchestra's tempo (1 s windows) against the steady tempo
-the pianist counts in (the issue's target: 15 %). Results: ``benchmarks/results/expressive.txt``.
+the pianist counts in (the issue's target: 15 %). A second table: the passages ``playalong``'s report names as
+unsure (``sync.unsure_passages``), the share of onsets inside them, and the onsets beyond 300 ms (and 100 ms)
+outside them. Results: ``benchmarks/results/expressive.txt``.
 """
 import argparse
 import subprocess
@@ -156,11 +158,20 @@ def separated_cases(pieces: int, styles, wrong_notes: float = 0.0):
             yield label, style, audio, truth, true_map, rests, separated, time.perf_counter() - t0
 
 
-def playalong_map(separated, pianist, concerto):
+def playalong_map(separated, pianist, concerto, unsure: list):
     """The map ``concerto-nb playalong`` warps along: ``sync.align``'s, with the jumps it found
-    (``sync.time_map_with_jumps``)."""
+    (``sync.time_map_with_jumps``); the passages its report names as unsure are appended to ``unsure``."""
     time_map, details = sync.align(separated, pianist, mixture=concerto, return_details=True)
+    unsure.append(details["unsure_passages"])
     return sync.time_map_with_jumps(time_map, details["jumps"]) if details["jumps"] else time_map
+
+
+def unsure_row(label, errors, truth, passages):
+    """How the passages named unsure (reference seconds, ``[start, end, ...]`` rows) cover the onsets, and the
+    onsets beyond 300 / 100 ms that fall outside them."""
+    named = np.array([np.any((passages[:, 0] <= r) & (r <= passages[:, 1])) for r in truth[:, 0]], dtype=bool)
+    return (named, f"| {label} | {len(passages)} | {100 * named.mean():.1f} | {int(np.sum(errors > 0.3))} | "
+                   f"{int(np.sum((errors > 0.3) & ~named))} | {int(np.sum((errors > 0.1) & ~named))} |")
 
 
 def main():
@@ -172,12 +183,12 @@ def main():
     print("| case | method | onsets | median ms | worst ms | <= 50 ms % | <= 100 ms % | <= 300 ms % "
           "| tutti tempo change % | time s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    totals = {}
+    totals, unsure_rows, named_all = {}, [], []
     for label, style, audio, truth, true_map, rests, separated, t_sep in separated_cases(args.pieces,
                                                                                         args.styles.split(",")):
-        case = f"{label}, {style}"
+        case, unsure = f"{label}, {style}", []
         runs = {
-            "playalong": lambda: playalong_map(separated, audio["pianist"], audio["concerto"]),
+            "playalong": lambda: playalong_map(separated, audio["pianist"], audio["concerto"], unsure),
             "true piano stem": lambda: sync.align(audio["piano"], audio["pianist"], mixture=audio["concerto"]),
             "plain synctoolbox": lambda: plain_synctoolbox(separated, audio["pianist"]),
         }
@@ -188,16 +199,33 @@ def main():
             errors = evaluation.alignment_errors(time_map, truth)
             totals.setdefault(method, []).append(errors)
             print(row(case, method, errors, seconds, tutti_lurch_pct(time_map, true_map, rests)), flush=True)
+            if method == "playalong":
+                named, text = unsure_row(case, errors, truth, unsure[0])
+                unsure_rows.append(text)
+                named_all.append(named)
     for method, errors in totals.items():
         print(row("all rendered cases", method, np.concatenate(errors), 0.0).rsplit("|", 2)[0] + "| |")
     if not args.no_real:
         for label, (ref, perf, truth) in (("Schubert D911-03 (real), HU33 -> SC06", schubert()),
                                           ("Beethoven 5 (real), orchestra -> piano", beethoven())):
-            for method, run in (("sync.align", sync.align), ("plain synctoolbox", plain_synctoolbox)):
+            for method, run in (("sync.align", lambda r, p: sync.align(r, p, return_details=True)),
+                                ("plain synctoolbox", plain_synctoolbox)):
                 t0 = time.perf_counter()
                 time_map = run(ref, perf)
-                print(row(label, method, evaluation.alignment_errors(time_map, truth), time.perf_counter() - t0),
-                      flush=True)
+                seconds = time.perf_counter() - t0
+                if method == "sync.align":
+                    time_map, details = time_map
+                    unsure_rows.append(unsure_row(label, evaluation.alignment_errors(time_map, truth), truth,
+                                                  details["unsure_passages"])[1])
+                print(row(label, method, evaluation.alignment_errors(time_map, truth), seconds), flush=True)
+    if unsure_rows:  # what the report names as unsure (report.json: alignment.unsure_passages)
+        errors, named = np.concatenate(totals["playalong"]), np.concatenate(named_all)
+        print("\n| case | unsure passages | onsets inside % | onsets beyond 300 ms | of them outside | beyond 100 ms "
+              "outside |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(unsure_rows))
+        print(f"| all rendered cases | | {100 * named.mean():.1f} | {int(np.sum(errors > 0.3))} | "
+              f"{int(np.sum((errors > 0.3) & ~named))} | {int(np.sum((errors > 0.1) & ~named))} |")
 
 
 if __name__ == "__main__":

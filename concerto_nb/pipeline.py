@@ -178,6 +178,10 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         # where the pianist stopped and the orchestra waits (sync.align's stepped-over pauses)
         pauses = [{"reference_s": round(float(r), 2), "performance_s": [round(float(a), 2), round(float(b), 2)]}
                   for r, a, b in details["pauses"]]
+        # where the note pairing was unsure: the orchestra may be a note or a breath off (sync.unsure_passages)
+        unsure = [{"reference_s": [round(float(r0), 2), round(float(r1), 2)],
+                   "performance_s": [round(float(p0), 2), round(float(p1), 2)]}
+                  for r0, r1, p0, p1 in details["unsure_passages"]]
         report = {
             "concerto": str(concerto),
             "pianist": str(pianist),
@@ -194,6 +198,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
                 "implausible_tempo_share": round(fit["implausible_tempo_share"], 3),
                 "skips_and_repeats": fit["skips_and_repeats"],
                 "pauses": pauses,
+                "unsure_passages": unsure,
                 "jumps": [{"kind": j["kind"], "performance_s": round(j["performance_s"], 2),
                            "reference_s": [round(r, 2) for r in j["reference_s"]]} for j in details["jumps"]],
                 "uneven_ends": fit["uneven_ends"],

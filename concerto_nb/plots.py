@@ -227,7 +227,7 @@ def plot_cost_matrix(details: dict, time_map=None, ground_truth=None, feature_ra
     return fig
 
 
-def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None):
+def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None, *, unsure=None):
     """The time map and the local tempo ratio it implies, optionally against the truth.
 
     Parameters
@@ -238,6 +238,9 @@ def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None):
         The known map, if any.
     events
         ``[reference_s, performance_s]`` of onsets: their alignment errors are drawn below.
+    unsure
+        ``[start_s, end_s, ...]`` rows in reference seconds, e.g. ``details["unsure_passages"]`` of
+        :func:`~concerto_nb.sync.align`: shaded on every panel.
 
     Returns
     -------
@@ -267,7 +270,12 @@ def plot_time_map(time_map: np.ndarray, ground_truth=None, events=None):
         axes[2].plot(events[:, 0], err_ms, ".", ms=4)
         axes[2].axhspan(-50, 50, color="tab:green", alpha=0.15, label="within 50 ms")
         axes[2].set_ylabel("onset error (ms)")
-        axes[2].legend(fontsize=8)
+    spans = np.asarray([] if unsure is None else unsure, dtype=float)
+    for start, end in (spans.reshape(-1, spans.shape[-1])[:, :2] if spans.size else []):
+        for ax in axes:
+            ax.axvspan(start, end, color="tab:orange", alpha=0.2, label="unsure" if ax is axes[-1] else None)
+    if events is not None or unsure is not None:
+        axes[-1].legend(fontsize=8)
     axes[-1].set_xlabel("concerto recording (s)")
     return fig
 

@@ -33,6 +33,7 @@ def test_playalong_outputs_are_together(playalong_demo):
     assert set(saved["timings_s"]) == {"load", "separate", "align", "warp", "mix", "write"}
     assert saved["alignment"]["confidence"] > saved["alignment"]["min_confidence"]
     assert saved["alignment"]["skips_and_repeats"] == saved["alignment"]["uneven_ends"] == saved["warnings"] == []
+    assert saved["alignment"]["unsure_passages"] == []  # the demo pianist plays evenly: nothing to doubt
     assert saved["levels"]["mix_peak_db"] <= -0.9
 
 

@@ -69,14 +69,14 @@ from .audio_features import (
     tuning_cents,
 )
 from .jumps import realign_jumps, skips_and_repeats, time_map_with_jumps
-from .note_matching import match_onset_events, onset_events, snap_to_onsets
+from .note_matching import match_onset_events, onset_events, pairing_margins, snap_to_onsets, unsure_passages
 from .timemap import map_times, path_to_time_map, refine_with_onsets
 
 __all__ = ["FEATURE_RATE", "SYNC_SR", "MIN_CONFIDENCE", "LOW_SECOND_CONFIDENCE", "MAX_LOW_CONFIDENCE_SHARE",
            "MAX_IMPLAUSIBLE_TEMPO_SHARE", "MIN_CHROMA_VARIETY", "features", "semitone_flux", "chroma", "chroma_shift",
            "chroma_variety", "pitch_profile", "pitch_offset", "pitch_difference_cents",
            "tuning_cents", "path_to_time_map", "refine_with_onsets", "map_times",
-           "onset_events", "match_onset_events", "snap_to_onsets",
+           "onset_events", "match_onset_events", "pairing_margins", "snap_to_onsets", "unsure_passages",
            "skips_and_repeats", "realign_jumps", "time_map_with_jumps",
            "confidence", "low_confidence_share", "implausible_tempo_share",
            "uneven_ends", "align"]

@@ -57,7 +57,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         skipped ahead, as :func:`~concerto_nb.sync.time_map_with_jumps` takes them), chroma shift,
         ``tuning_cents`` (the two recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`),
         ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
-        (``[reference_s, performance start_s, end_s]`` of each pause: stepped over, or held through).
+        (``[reference_s, performance start_s, end_s]`` of each pause: stepped over, or held through) and
+        ``unsure_passages`` (``[reference start_s, end_s, performance start_s, end_s]`` where the note pairing
+        was unsure, :func:`unsure_passages`: the map may be a note or a breath off there).
     refine : bool
         Shift the anchors to line up the onsets around them (:func:`refine_with_onsets`), then put the map
         through the two recordings' onsets paired note by note (:func:`snap_to_onsets`), each take on its own
@@ -176,10 +178,16 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         time_map, keep, path, pauses = to_time_map(path_seen)
     on_path = np.minimum(path[1], len(perf_active) - 1)
     active_on_path = perf_active[on_path]
+    unsure = []
     if refine:
         time_map = _place_pauses(time_map, pauses, flux_1, flux_2)
         time_map = refine_with_onsets(time_map, flux_1, flux_2, keep=keep)
-        snap = lambda part: snap_to_onsets(part, flux_1, flux_2, keep=keep, keep_performance=timed)  # noqa: E731
+
+        def snap(part):  # paired note by note; where the pairing is unsure, on that take's map
+            snapped, spans = snap_to_onsets(part, flux_1, flux_2, keep=keep, keep_performance=timed,
+                                            return_unsure=True)
+            unsure.extend(np.column_stack([spans, map_times(snapped, spans[:, 0]), map_times(snapped, spans[:, 1])]))
+            return snapped
         time_map = _paired_take_by_take(time_map, jumps, snap)
         for jump in jumps:
             if "replay" in jump:
@@ -198,6 +206,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         "path": path,
         "played_s": _played_s(time_map, keep, path, perf_active),
         "pauses": pauses,
+        "unsure_passages": np.array(sorted(unsure, key=lambda u: u[2]), dtype=float).reshape(-1, 4),
         "chroma_reference": chroma_1,
         "chroma_performance": chroma_2,
         "jumps": jumps,

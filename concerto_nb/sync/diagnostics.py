@@ -28,6 +28,8 @@ MAX_LOW_CONFIDENCE_SHARE = 0.15
 #: If the time map's local tempo leaves [1/3, 3] on more than this share of the reference, the
 #: pianist probably plays only part of the piece (demo: 0 %; first or second half only: > 50 %).
 MAX_IMPLAUSIBLE_TEMPO_SHARE = 0.2
+#: Unsure passages named in the warning itself; report.json lists them all.
+MAX_UNSURE_NAMED = 5
 #: :func:`~concerto_nb.sync.chroma_variety` below this: a steady tone or noise, not music. Measured
 #: (tests/test_reliability.py, test_a_steady_tone_is_not_music): a sine, a held chord, white noise 0.00-0.01;
 #: the demo's recordings 0.29-0.44.
@@ -187,7 +189,8 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
     time_map : np.ndarray [shape=(K, 2)]
     details : dict
         :func:`~concerto_nb.sync.align`'s details (``confidence``, ``confidence_per_second``, ``played_s``,
-        ``pauses``, ``jumps``: the restarts and skips the play-along follows are named as such).
+        ``pauses``, ``jumps``: the restarts and skips the play-along follows are named as such;
+        ``unsure_passages``: where the note pairing was unsure).
     concerto, pianist : path
         Named in the sentences.
 
@@ -231,6 +234,13 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
     if len(pauses):
         messages.append("the orchestra waits where you pause: at " + ", ".join(
             f"{start:.1f} s ({end - start:.1f} s)" for _, start, end in pauses) + " of your recording")
+    unsure = np.asarray(details.get("unsure_passages", []), dtype=float).reshape(-1, 4)
+    if len(unsure):
+        where = ", ".join(f"{start:.1f}-{end:.1f} s" for start, end in unsure[:MAX_UNSURE_NAMED, 2:])
+        more = f" and {len(unsure) - MAX_UNSURE_NAMED} more" if len(unsure) > MAX_UNSURE_NAMED else ""
+        messages.append(f"the orchestra may be a note or a breath off your playing at {where}{more} of your "
+                        "recording, where two timings fit about as well: listen there "
+                        "(report.json: alignment.unsure_passages)")
     for passage in passages:
         (r0, r1), (p0, p1) = passage["reference_s"], passage["performance_s"]
         if any(p0 - 1.0 <= jump["performance_s"] <= p1 + 1.0 for jump in followed):

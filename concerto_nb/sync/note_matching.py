@@ -10,14 +10,16 @@ forward in both recordings and keeps, from one pair to the next, the tempo the m
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .._arrays import runs
 from .audio_features import FEATURE_RATE
 from .timemap import _strictly_increasing, map_times
 
-__all__ = ["onset_events", "match_onset_events", "snap_to_onsets", "MIN_SIMILARITY", "TEMPO_CHANGE_COST", "LATE_S",
-           "REST_GAP_S"]
+__all__ = ["onset_events", "match_onset_events", "pairing_margins", "snap_to_onsets", "MIN_SIMILARITY",
+           "TEMPO_CHANGE_COST", "LATE_S", "REST_GAP_S", "MIN_PAIRING_MARGIN", "UNSURE_DEVIATION_S", "unsure_passages"]
 
 #: Cosine similarity of two onsets' pitch vectors below which they are not paired: chords that share a note or
 #: two score 0.2-0.5, the same notes with the orchestra's bleed on one side 0.5-0.9 (``benchmarks/expressive.py``).
@@ -33,6 +35,14 @@ LATE_S = 3.0
 #: orchestra's bleed in short tuttis is paired and bends the line through them (``benchmarks/pause_detection.py``,
 #: ``benchmarks/full_movements.py``).
 REST_GAP_S = 3.0
+#: Score margin (:func:`pairing_margins`) under which a pair is unsure: a placement of the note 0.3 s away or more
+#: fits almost as well (about a third of a well-matched note's gain; ``benchmarks/expressive.py``, "Unsure
+#: passages").
+MIN_PAIRING_MARGIN = 0.3
+#: Seconds by which the performance's interval between two neighbouring pairs may depart from the map's tempo
+#: before the reference's unpaired onsets between them count as unsure: the map spreads the difference evenly,
+#: the pianist may have put it all before one note (``benchmarks/expressive.py``, "Unsure passages").
+UNSURE_DEVIATION_S = 0.2
 
 
 def onset_events(onsets: np.ndarray, *, min_gap_s: float = 0.04, context_s: float = 1.0):
@@ -137,13 +147,96 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     pairs : np.ndarray of int [shape=(P, 2)]
         ``(k, j)`` indices, increasing in both columns.
     """
+    chain = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, early_s=early_s,
+                          late_s=late_s, min_similarity=min_similarity, tempo_change_cost=tempo_change_cost,
+                          lookback=lookback, new_chain_cost=new_chain_cost, long_link_s=long_link_s)
+    if chain is None:
+        return np.zeros((0, 2), dtype=int)
+    ks, js, _, total, previous = chain
+    pairs, i = [], int(np.argmax(total))
+    while i >= 0:
+        pairs.append((ks[i], js[i]))
+        i = previous[i]
+    return np.array(pairs[::-1], dtype=int)
+
+
+def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: np.ndarray,
+                    vectors_perf: np.ndarray, predicted: np.ndarray, tempo: np.ndarray, pairs: np.ndarray, *,
+                    far_s: float = 0.3, **matching) -> np.ndarray:
+    """How sure each pair of a chain is: what the best chain that places its reference onset elsewhere loses.
+
+    Notebook: ``04_music_synchronization``.
+
+    The best chain through a candidate pair :math:`(k, j)` of :func:`match_onset_events` totals the best chain
+    ending in it, :math:`V(k, j)`, and the best chain starting from it, the same programme run backwards in time,
+    less the pair's own gain, which both count. A pair's margin is its best chain's total less that of the best
+    chain pairing the same reference onset with a performance onset more than ``far_s`` away. A small margin
+    means two placements of the note fit about as well: a breath before one of several notes the separated piano
+    lost, or a lone note whose pitch the orchestra's bleed repeats.
+
+    Parameters
+    ----------
+    times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo
+        As :func:`match_onset_events` takes them.
+    pairs : np.ndarray of int [shape=(P, 2)]
+        The chain :func:`match_onset_events` returned for the same arguments.
+    far_s : float
+        Performance seconds from the chosen onset from which another placement counts.
+    **matching
+        :func:`match_onset_events`' options, the same as for ``pairs``.
+
+    Returns
+    -------
+    margins : np.ndarray [shape=(P,)]
+        Score lost by the best other placement of each pair (``inf`` where there is none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import sync
+    >>> t_ref, v_ref = np.array([0.0, 0.5, 1.0]), np.eye(3)  # three notes
+    >>> t_perf, v_perf = np.array([0.0, 0.5, 1.0, 1.4]), np.eye(3)[[0, 1, 2, 2]]  # the last one played twice
+    >>> pairs = sync.match_onset_events(t_ref, v_ref, t_perf, v_perf, t_ref, np.ones(3))
+    >>> pairs.tolist(), sync.pairing_margins(t_ref, v_ref, t_perf, v_perf, t_ref, np.ones(3), pairs).round(2).tolist()
+    ([[0, 0], [1, 1], [2, 2]], [inf, inf, 0.4])
+    """
+    options = {name: parameter.default for name, parameter in inspect.signature(match_onset_events).parameters.items()
+               if parameter.kind is parameter.KEYWORD_ONLY}  # match_onset_events' defaults
+    options.update(matching)
+    ahead = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options)
+    if ahead is None or not len(pairs):
+        return np.full(len(pairs), np.inf)
+    # backwards in time: the candidates are the same, in the reverse order (k falling, then j falling)
+    options["early_s"], options["late_s"] = options["late_s"], options["early_s"]
+    _, _, _, behind, _ = _chain_values(-times_ref[::-1], vectors_ref[::-1], -times_perf[::-1], vectors_perf[::-1],
+                                       -predicted[::-1], tempo[::-1], **options)
+    ks, js, gains, total, _ = ahead
+    if len(behind) != len(total):  # not the same candidates (cannot happen in exact arithmetic): no margins
+        return np.full(len(pairs), np.inf)
+    through = total + behind[::-1] - gains  # the best chain through each candidate pair
+    margins = np.full(len(pairs), np.inf)
+    firsts, lasts = np.searchsorted(ks, pairs[:, 0]), np.searchsorted(ks, pairs[:, 0], side="right")
+    for p, (k, j) in enumerate(pairs):
+        of_k = np.arange(firsts[p], lasts[p])  # the candidates of reference onset k
+        chosen = of_k[js[of_k] == j][0]
+        elsewhere = of_k[np.abs(times_perf[js[of_k]] - times_perf[j]) > far_s]
+        if len(elsewhere):
+            margins[p] = through[chosen] - through[elsewhere].max()
+    return margins
+
+
+def _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, *, early_s, late_s,
+                  min_similarity, tempo_change_cost, lookback, new_chain_cost, long_link_s):
+    """:func:`match_onset_events`' dynamic programme: every candidate pair ``(ks[i], js[i])`` with its gain, the
+    best total :math:`V` of a chain ending in it and the pair it continues (``previous``, -1 for none); None
+    without candidates."""
     nodes = []  # (k, j, gain) of every candidate pair, in order of k
     for k, at in enumerate(predicted):
         near = np.flatnonzero((times_perf >= at - early_s) & (times_perf <= at + late_s))
         gain = vectors_perf[near] @ vectors_ref[k] - min_similarity
         nodes.extend((k, j, g) for j, g in zip(near[gain > 0], gain[gain > 0]))
     if not nodes:
-        return np.zeros((0, 2), dtype=int)
+        return None
     ks, js, gains = (np.array(column) for column in zip(*nodes))
     ks, js = ks.astype(int), js.astype(int)
     total, previous = gains.astype(float), np.full(len(ks), -1)
@@ -178,17 +271,14 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
         for i in range(start, stop):
             if total[i] > best_total[js[i]]:
                 best_total[js[i]], best_node[js[i]] = total[i], i
-    pairs, i = [], int(np.argmax(total))
-    while i >= 0:
-        pairs.append((ks[i], js[i]))
-        i = previous[i]
-    return np.array(pairs[::-1], dtype=int)
+    return ks, js, gains, total, previous
 
 
 def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np.ndarray, *,
                    tempo_window_s: float = 2.0, keep: np.ndarray | None = None,
                    keep_performance: np.ndarray | None = None, entry_margin_s: float = 0.2,
-                   exit_margin_s: float = 0.1, min_rest_s: float = REST_GAP_S, **matching) -> np.ndarray:
+                   exit_margin_s: float = 0.1, min_rest_s: float = REST_GAP_S, return_unsure: bool = False,
+                   **matching):
     """Put the map through the paired onsets of the two recordings.
 
     Notebook: ``04_music_synchronization``.
@@ -219,10 +309,14 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
         The same for the performance's onsets (its decay after a passage), in a rest of any length.
     min_rest_s : float
         Reference seconds from which a gap between passages is a rest whose onsets are not paired.
+    return_unsure : bool
+        Also return the passages where the map may be off by a note or a breath (:func:`unsure_passages`).
 
     Returns
     -------
     time_map : np.ndarray [shape=(K', 2)], strictly increasing, same ends.
+    unsure : np.ndarray [shape=(U, 2)], only with ``return_unsure``
+        ``[start_s, end_s]`` of each unsure passage, reference seconds.
 
     See Also
     --------
@@ -243,7 +337,7 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     pairs = match_onset_events(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
                                tempo, **matching)
     if len(pairs) < 2:
-        return time_map
+        return (time_map, np.zeros((0, 2))) if return_unsure else time_map
     at = times_ref[pairs[:, 0]]
     offset = times_perf[pairs[:, 1]] - map_times(time_map, at)
     grid = np.unique(np.concatenate([time_map[1:-1, 0], at]))
@@ -251,7 +345,75 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     offset_at = np.interp(grid, np.concatenate([time_map[:1, 0], at, time_map[-1:, 0]]),
                           np.concatenate([[0.0], offset, [0.0]]))
     moved = np.column_stack([grid, map_times(time_map, grid) + offset_at])
-    return _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
+    snapped = _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
+    if not return_unsure:
+        return snapped
+    margins = pairing_margins(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
+                              tempo, pairs, **matching)
+    return snapped, unsure_passages(times_ref, times_perf, pairs, margins, tempo, max_gap_s=min_rest_s)
+
+
+def unsure_passages(times_ref: np.ndarray, times_perf: np.ndarray, pairs: np.ndarray, margins: np.ndarray,
+                    tempo: np.ndarray, *, min_margin: float = MIN_PAIRING_MARGIN,
+                    max_deviation_s: float = UNSURE_DEVIATION_S, max_gap_s: float = REST_GAP_S,
+                    reach_s: float = 0.5) -> np.ndarray:
+    """Where a map through the pairs may be off by a note or a breath: the passages to listen to.
+
+    Notebook: ``04_music_synchronization``.
+
+    Two kinds, in reference seconds, overlapping ones merged:
+
+    - around a pair whose margin (:func:`pairing_margins`) is under ``min_margin``, from the pair before it to the
+      pair after it, and at least ``reach_s`` either side: another placement of the note fits about as well;
+    - between two neighbouring pairs under ``max_gap_s`` apart with reference onsets left unpaired between them,
+      where the performance's interval departs from the map's tempo (``tempo`` at the later pair) by more than
+      ``max_deviation_s``: the map spreads the difference evenly over the unpaired notes, while the pianist may
+      have taken it all before one of them.
+
+    Parameters
+    ----------
+    times_ref, times_perf : np.ndarray [shape=(K,)], [shape=(J,)]
+        Onset times (s), as :func:`match_onset_events` took them.
+    pairs : np.ndarray of int [shape=(P, 2)]
+        Its chain.
+    margins : np.ndarray [shape=(P,)]
+        :func:`pairing_margins` of the chain.
+    tempo : np.ndarray [shape=(K,)]
+        The map's tempo at each reference onset.
+
+    Returns
+    -------
+    passages : np.ndarray [shape=(U, 2)]
+        ``[start_s, end_s]``, reference seconds, increasing and apart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import sync
+    >>> t_ref = np.arange(8) * 0.5  # eight notes; the pianist breathes 0.6 s before the sixth
+    >>> t_perf = t_ref + 0.6 * (t_ref >= 2.5)
+    >>> pairs = np.array([[0, 0], [1, 1], [2, 2], [3, 3], [6, 6], [7, 7]])  # the fifth and sixth not paired
+    >>> sync.unsure_passages(t_ref, t_perf, pairs, np.full(6, np.inf), np.ones(8)).tolist()
+    [[1.5, 3.0]]
+    """
+    spans = []
+    at_ref, at_perf = times_ref[pairs[:, 0]], times_perf[pairs[:, 1]]
+    for p in np.flatnonzero(margins < min_margin):
+        spans.append((min(at_ref[max(p - 1, 0)], at_ref[p] - reach_s),
+                      max(at_ref[min(p + 1, len(pairs) - 1)], at_ref[p] + reach_s)))
+    for p in range(1, len(pairs)):
+        span = at_ref[p] - at_ref[p - 1]
+        unpaired = np.sum((times_ref > at_ref[p - 1]) & (times_ref < at_ref[p]))
+        deviation = abs(at_perf[p] - at_perf[p - 1] - tempo[pairs[p, 0]] * span)
+        if unpaired and span < max_gap_s and deviation > max_deviation_s:
+            spans.append((at_ref[p - 1], at_ref[p]))
+    merged = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return np.array(merged, dtype=float).reshape(-1, 2)
 
 
 def _outside_rests(times: np.ndarray, vectors: np.ndarray, keep: np.ndarray | None, entry_margin_s: float,
