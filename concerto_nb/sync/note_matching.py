@@ -19,7 +19,8 @@ from .audio_features import FEATURE_RATE
 from .timemap import _strictly_increasing, map_times
 
 __all__ = ["onset_events", "match_onset_events", "pairing_margins", "snap_to_onsets", "MIN_SIMILARITY",
-           "TEMPO_CHANGE_COST", "LATE_S", "REST_GAP_S", "MIN_PAIRING_MARGIN", "UNSURE_DEVIATION_S", "unsure_passages"]
+           "TEMPO_CHANGE_COST", "LATE_S", "REST_GAP_S", "MIN_PAIRING_MARGIN", "FAR_PLACEMENT_S", "UNSURE_DEVIATION_S",
+           "unsure_passages"]
 
 #: Cosine similarity of two onsets' pitch vectors below which they are not paired: chords that share a note or
 #: two score 0.2-0.5, the same notes with the orchestra's bleed on one side 0.5-0.9 (``benchmarks/expressive.py``).
@@ -35,10 +36,13 @@ LATE_S = 3.0
 #: orchestra's bleed in short tuttis is paired and bends the line through them (``benchmarks/pause_detection.py``,
 #: ``benchmarks/full_movements.py``).
 REST_GAP_S = 3.0
-#: Score margin (:func:`pairing_margins`) under which a pair is unsure: a placement of the note 0.3 s away or more
-#: fits almost as well (about a third of a well-matched note's gain; ``benchmarks/expressive.py``, "Unsure
-#: passages").
+#: Score margin (:func:`pairing_margins`) under which a pair is unsure: another placement of the note, at least
+#: :data:`FAR_PLACEMENT_S` away, fits almost as well (about a third of a well-matched note's gain;
+#: ``benchmarks/expressive.py``, "Unsure passages").
 MIN_PAIRING_MARGIN = 0.3
+#: Performance seconds from a pair's onset from which another placement of its note is another timing, not the
+#: same note heard a little early or late (:func:`pairing_margins`; the issue's bound on an onset's error).
+FAR_PLACEMENT_S = 0.3
 #: Seconds by which the performance's interval between two neighbouring pairs may depart from the map's tempo
 #: before the reference's unpaired onsets between them count as unsure: the map spreads the difference evenly,
 #: the pianist may have put it all before one note (``benchmarks/expressive.py``, "Unsure passages").
@@ -147,22 +151,15 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     pairs : np.ndarray of int [shape=(P, 2)]
         ``(k, j)`` indices, increasing in both columns.
     """
-    chain = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, early_s=early_s,
-                          late_s=late_s, min_similarity=min_similarity, tempo_change_cost=tempo_change_cost,
-                          lookback=lookback, new_chain_cost=new_chain_cost, long_link_s=long_link_s)
-    if chain is None:
-        return np.zeros((0, 2), dtype=int)
-    ks, js, _, total, previous = chain
-    pairs, i = [], int(np.argmax(total))
-    while i >= 0:
-        pairs.append((ks[i], js[i]))
-        i = previous[i]
-    return np.array(pairs[::-1], dtype=int)
+    return _best_chain(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo,
+                                     early_s=early_s, late_s=late_s, min_similarity=min_similarity,
+                                     tempo_change_cost=tempo_change_cost, lookback=lookback,
+                                     new_chain_cost=new_chain_cost, long_link_s=long_link_s))
 
 
 def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: np.ndarray,
                     vectors_perf: np.ndarray, predicted: np.ndarray, tempo: np.ndarray, pairs: np.ndarray, *,
-                    far_s: float = 0.3, **matching) -> np.ndarray:
+                    far_s: float = FAR_PLACEMENT_S, **matching) -> np.ndarray:
     """How sure each pair of a chain is: what the best chain that places its reference onset elsewhere loses.
 
     Notebook: ``04_music_synchronization``.
@@ -200,16 +197,39 @@ def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: 
     >>> pairs.tolist(), sync.pairing_margins(t_ref, v_ref, t_perf, v_perf, t_ref, np.ones(3), pairs).round(2).tolist()
     ([[0, 0], [1, 1], [2, 2]], [inf, inf, 0.4])
     """
+    options = _matching_options(matching)
+    return _margins(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options),
+                    times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, pairs, far_s, options)
+
+
+def _matching_options(matching: dict) -> dict:
+    """:func:`match_onset_events`' keyword options: its defaults, updated with ``matching``."""
     options = {name: parameter.default for name, parameter in inspect.signature(match_onset_events).parameters.items()
-               if parameter.kind is parameter.KEYWORD_ONLY}  # match_onset_events' defaults
+               if parameter.kind is parameter.KEYWORD_ONLY}
     options.update(matching)
-    ahead = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options)
+    return options
+
+
+def _best_chain(chain) -> np.ndarray:
+    """The pairs ``(k, j)`` of the chain with the largest total in :func:`_chain_values`' result."""
+    if chain is None:
+        return np.zeros((0, 2), dtype=int)
+    ks, js, _, total, previous = chain
+    pairs, i = [], int(np.argmax(total))
+    while i >= 0:
+        pairs.append((ks[i], js[i]))
+        i = previous[i]
+    return np.array(pairs[::-1], dtype=int)
+
+
+def _margins(ahead, times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, pairs, far_s, options):
+    """:func:`pairing_margins` from the forward programme's result ``ahead`` (:func:`_chain_values`)."""
     if ahead is None or not len(pairs):
         return np.full(len(pairs), np.inf)
     # backwards in time: the candidates are the same, in the reverse order (k falling, then j falling)
-    options["early_s"], options["late_s"] = options["late_s"], options["early_s"]
+    backward = dict(options, early_s=options["late_s"], late_s=options["early_s"])
     _, _, _, behind, _ = _chain_values(-times_ref[::-1], vectors_ref[::-1], -times_perf[::-1], vectors_perf[::-1],
-                                       -predicted[::-1], tempo[::-1], **options)
+                                       -predicted[::-1], tempo[::-1], **backward)
     ks, js, gains, total, _ = ahead
     if len(behind) != len(total):  # not the same candidates (cannot happen in exact arithmetic): no margins
         return np.full(len(pairs), np.inf)
@@ -334,8 +354,10 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     tempo = (map_times(time_map, times_ref + tempo_window_s)
              - map_times(time_map, times_ref - tempo_window_s)) / (2 * tempo_window_s)
     matching.setdefault("long_link_s", tempo_window_s)  # a link longer than the tempo's half-span: a rest
-    pairs = match_onset_events(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
-                               tempo, **matching)
+    options, predicted = _matching_options(matching), map_times(time_map, times_ref)
+    # match_onset_events, with the programme's values kept for the margins
+    chain = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options)
+    pairs = _best_chain(chain)
     if len(pairs) < 2:
         return (time_map, np.zeros((0, 2))) if return_unsure else time_map
     at = times_ref[pairs[:, 0]]
@@ -348,8 +370,8 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     snapped = _strictly_increasing(np.vstack([time_map[:1], moved, time_map[-1:]]))
     if not return_unsure:
         return snapped
-    margins = pairing_margins(times_ref, vectors_ref, times_perf, vectors_perf, map_times(time_map, times_ref),
-                              tempo, pairs, **matching)
+    margins = _margins(chain, times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, pairs,
+                       FAR_PLACEMENT_S, options)
     return snapped, unsure_passages(times_ref, times_perf, pairs, margins, tempo, max_gap_s=min_rest_s)
 
 
