@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from concerto_nb import evaluation, io, performance, render, separation, sync  # noqa: E402
 from full_movements import plain_synctoolbox  # noqa: E402
 from real_pairs import beethoven, schubert  # noqa: E402
+from unsure_passages import inside  # noqa: E402
 
 SOURCES = ROOT / "data" / "sources"
 CACHE = ROOT / "data" / "cache" / "expressive"
@@ -169,7 +170,7 @@ def playalong_map(separated, pianist, concerto, unsure: list):
 def unsure_row(label, errors, truth, passages):
     """How the passages named unsure (reference seconds, ``[start, end, ...]`` rows) cover the onsets, and the
     onsets beyond 300 / 100 ms that fall outside them."""
-    named = np.array([np.any((passages[:, 0] <= r) & (r <= passages[:, 1])) for r in truth[:, 0]], dtype=bool)
+    named = inside(passages, truth[:, 0])
     return (named, f"| {label} | {len(passages)} | {100 * named.mean():.1f} | {int(np.sum(errors > 0.3))} | "
                    f"{int(np.sum((errors > 0.3) & ~named))} | {int(np.sum((errors > 0.1) & ~named))} |")
 
@@ -215,9 +216,10 @@ def main():
                 seconds = time.perf_counter() - t0
                 if method == "sync.align":
                     time_map, details = time_map
-                    unsure_rows.append(unsure_row(label, evaluation.alignment_errors(time_map, truth), truth,
-                                                  details["unsure_passages"])[1])
-                print(row(label, method, evaluation.alignment_errors(time_map, truth), seconds), flush=True)
+                errors = evaluation.alignment_errors(time_map, truth)
+                if method == "sync.align":
+                    unsure_rows.append(unsure_row(label, errors, truth, details["unsure_passages"])[1])
+                print(row(label, method, errors, seconds), flush=True)
     if unsure_rows:  # what the report names as unsure (report.json: alignment.unsure_passages)
         errors, named = np.concatenate(totals["playalong"]), np.concatenate(named_all)
         print("\n| case | unsure passages | onsets inside % | onsets beyond 300 ms | of them outside | beyond 100 ms "
