@@ -66,13 +66,12 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
         Audio on the reference time axis.
     sr : int
     time_map : np.ndarray [shape=(K, 2) or (K, 3)]
-        ``[reference_s, performance_s]``, strictly increasing; the last row gives the output
-        duration. A first row other than (0, 0), say (r0, p0), starts the output with p0 s of
-        silence and the audio at r0 s. Slowing down by more than :data:`MAX_STRETCH` overall
-        is refused. A map that jumps (:func:`concerto_nb.sync.time_map_with_jumps`: a third
-        column numbers its segments) plays each segment's stretch of ``y`` in its own span of
-        the output, cross-faded over 50 ms at each cut: after a restart the orchestra plays
-        the passage again.
+        ``[reference_s, performance_s]``, strictly increasing; the last row gives the output duration, and the
+        audio after its reference time is not played. A first row other than (0, 0), say (r0, p0), starts the
+        output with p0 s of silence and the audio at r0 s. Slowing down by more than :data:`MAX_STRETCH` overall
+        is refused. A map that jumps (:func:`concerto_nb.sync.time_map_with_jumps`: a third column numbers its
+        segments) plays each segment's stretch of ``y`` in its own span of the output, cross-faded over 50 ms at
+        each cut: after a restart the orchestra plays the passage again.
     method : {"hps", "wsola", "pv", "ola", "rubberband"}
     chunk_s : float
         Chunk length in seconds (``np.inf``: one piece; rubberband always works in
@@ -131,8 +130,8 @@ def warp(y: np.ndarray, sr: int, time_map: np.ndarray, *, method: str = "hps", c
     lead = int(round(p0 * sr))
     if n_out - lead < 1:
         raise ValueError("the time map asks for no output at all")
-    # a map that starts at (r0, p0): p0 s of silence, then the audio from r0 s on
-    y2 = y2[:, int(round(r0 * sr)):]
+    # a map that starts at (r0, p0): p0 s of silence, then the audio from r0 s on, up to the map's last row
+    y2 = y2[:, int(round(r0 * sr)): max(int(round(r0 * sr)) + 1, int(round(time_map[-1, 0] * sr)))]
     time_map = time_map - time_map[0]
     ratio = 2.0 ** (semitones / 12.0)  # each output second plays this many seconds of the stretched audio
     time_map = time_map * [1.0, ratio]

@@ -29,6 +29,20 @@ def test_warp_follows_the_time_map(demo22, method):
     assert abs(lag) < 0.03 and corr > 0.5
 
 
+@pytest.mark.parametrize("chunk_s", [30.0, 4.0])
+def test_a_map_that_covers_a_passage_plays_that_passage(chunk_s):
+    """A map from 2 s to 10 s of a 20 s chirp (100 Hz more every second), at the same tempo: 8 s of output, whose
+    pitch at 7 s is the chirp's at 9 s. The map's end used to be moved to the audio's end, and the last segment
+    rushed through the rest of it (1745 Hz there)."""
+    sr = 22050
+    t = np.arange(20 * sr) / sr
+    chirp = 0.5 * np.sin(2 * np.pi * (100 * t + 50 * t ** 2)).astype(np.float32)
+    out = tsm.warp(chirp, sr, np.array([[2.0, 0.0], [6.0, 4.0], [10.0, 8.0]]), chunk_s=chunk_s)
+    assert len(out) == 8 * sr
+    window = out[int(6.9 * sr): int(7.1 * sr)] * np.hanning(int(0.2 * sr))
+    assert abs(np.argmax(np.abs(np.fft.rfft(window))) / 0.2 - 1000) < 30
+
+
 def test_hps_is_libtsm_hps_tsm(demo22):
     """Our compiled HPS-TSM gives libtsm's output (same algorithm, same parameters) on a real stretch."""
     import libtsm
