@@ -18,7 +18,7 @@ import copy
 import numpy as np
 
 __all__ = ["STYLES", "expressive_time_map", "humanize", "wrong_notes", "home_recording", "rubato_take",
-           "edited_take"]
+           "edited_take", "passage_take"]
 
 #: Pianist models: overall tempo, rubato depth within a phrase, the tempo reached at a phrase's end (fraction of the
 #: local tempo), the breath (s) every ``breath_bars``, the fermata (s) held at one phrase end, and a slow drift of
@@ -366,3 +366,61 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
     else:
         raise ValueError(f"kind must be 'restart', 'skip' or 'pause', got {kind!r}")
     return audio, events, cut
+
+
+def passage_take(pianist: np.ndarray, onsets: np.ndarray, start_s: float, end_s: float, *, silence_s: float = 1.0,
+                 sr: int = 22050):
+    """A pianist practising one passage: of a take, only the notes of the reference's ``[start_s, end_s]``, with
+    ``silence_s`` of the recording's own noise floor before the first (recording started, hands ready) and after
+    the last, released where the next note would have come.
+
+    Notebook: ``04_music_synchronization``.
+
+    Parameters
+    ----------
+    pianist : np.ndarray [shape=(n,)]
+        The whole take, e.g. :func:`rubato_take`'s.
+    onsets : np.ndarray [shape=(N, 2)]
+        ``[reference_s, performance_s]`` of its onsets.
+    start_s, end_s : float
+        The passage, reference seconds.
+    silence_s : float
+    sr : int
+        Sample rate of ``pianist``.
+
+    Returns
+    -------
+    audio : np.ndarray
+        The passage take.
+    events : np.ndarray [shape=(N', 2)]
+        ``[reference_s, performance_s]`` of its onsets.
+
+    See Also
+    --------
+    edited_take : a take with a restart, a skip or a pause (``benchmarks/passage_takes.py`` uses both).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from concerto_nb import performance
+    >>> take, onsets = np.ones(1000, dtype=np.float32), np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 6.0]])  # 10 s at 100 Hz
+    >>> audio, events = performance.passage_take(take, onsets, 0.5, 1.5, sr=100)
+    >>> len(audio) / 100, events.round(2).tolist()  # the second note alone, released halfway to the third
+    (3.51, [[1.0, 1.01]])
+    """
+    reference, played = onsets[:, 0], onsets[:, 1]
+    inside = (reference >= start_s) & (reference <= end_s)
+    if not inside.any():
+        raise ValueError(f"no onset between {start_s} and {end_s} s of the reference")
+    first, last = played[inside][[0, -1]]
+    following = played[played > last]
+    stop = (last + following[0]) / 2 if len(following) else len(pianist) / sr
+    body = pianist[int(round((first - 0.01) * sr)): int(round(stop * sr))].copy()
+    fade_in, release = min(len(body), int(0.01 * sr)), min(len(body) // 2, int(0.1 * sr))
+    body[:fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=pianist.dtype)
+    body[len(body) - release:] *= np.linspace(1.0, 0.0, release, dtype=pianist.dtype)  # the dampers fall
+    # noise at the level of the recording's quietest samples: its own floor, as between two notes
+    level = np.percentile(np.abs(pianist), 5)
+    noise = np.random.default_rng(0).standard_normal((2, int(round(silence_s * sr)))).astype(pianist.dtype) * level
+    audio = np.concatenate([noise[0], body, noise[1]])
+    return audio, onsets[inside] + [0.0, silence_s - (first - 0.01)]

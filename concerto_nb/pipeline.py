@@ -171,6 +171,8 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
             time_map = sync.time_map_with_jumps(time_map, details["jumps"])
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
                                       semitones=shift_cents / 100.0, progress=progress)
+        # the map ends with the pianist's recording at the alignment's rate: at theirs, a sample more at most
+        orchestra_warped = orchestra_warped[..., : y_pianist.shape[-1]]
         del orchestra_est
         mixed, levels = stages.run("mix", mixing.mix, y_pianist, orchestra_warped, sr, balance_db=balance_db,
                                    reverb=reverb)

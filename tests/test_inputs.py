@@ -84,16 +84,28 @@ def test_another_piece_is_refused_and_nothing_written(tmp_path):
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_partial_performance_is_reported(demo22):
+def test_a_partial_performance_is_followed_where_it_starts_and_ends(demo22):
+    """The demo pianist's first half, and second half, against the whole concerto: each is followed as the passage
+    it is, the play-along's map starting and ending where the recording does (0.18.0 squeezed the rest of the
+    concerto into the recording's last or first second, and said the pianist may play only part of the piece).
+    The whole take has no such skip."""
     piano_est, _ = separation.separate(demo22["concerto"], sync.SYNC_SR)
     half = len(demo22["pianist"]) // 2
     whole_map, whole = sync.align(piano_est, demo22["pianist"], mixture=demo22["concerto"], return_details=True)
-    assert whole["confidence"] > sync.MIN_CONFIDENCE
+    assert whole["confidence"] > sync.MIN_CONFIDENCE and whole["jumps"] == []
     assert sync.low_confidence_share(whole["confidence_per_second"]) < sync.MAX_LOW_CONFIDENCE_SHARE
     assert sync.implausible_tempo_share(whole_map) < sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
-    for part in (demo22["pianist"][:half], demo22["pianist"][half:]):
-        tm, _ = sync.align(piano_est, part, mixture=demo22["concerto"], return_details=True)
-        assert sync.implausible_tempo_share(tm) > sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
+    truth = data.demo_time_map()
+    for part, start in ((demo22["pianist"][:half], 0.0), (demo22["pianist"][half:], half / sync.SYNC_SR)):
+        time_map, details = sync.align(piano_est, part, mixture=demo22["concerto"], return_details=True)
+        followed = sync.time_map_with_jumps(time_map, details["jumps"])
+        covered = np.interp([start, start + len(part) / sync.SYNC_SR], truth[:, 1], truth[:, 0])
+        assert np.abs(followed[[0, -1], 0] - covered).max() < 1.5
+        fit = sync.diagnostics.how_the_recording_fits(time_map, details, concerto="c.wav", pianist="p.wav")
+        assert fit["implausible_tempo_share"] < sync.MAX_IMPLAUSIBLE_TEMPO_SHARE
+        said = [w.split(" into the concerto")[0] for w in fit["warnings"] if w.startswith("your recording ")]
+        end, at = ("ends", followed[-1, 0]) if start == 0 else ("starts", followed[0, 0])
+        assert said == [f"your recording {end} {at:.1f} s"]
 
 
 def test_playalong_warns_about_a_partial_performance(tmp_path, demo30):
@@ -125,6 +137,28 @@ def test_playalong_names_a_skipped_passage(tmp_path):
     assert len(io.load_audio(tmp_path / "out" / "mix.wav")[0]) == len(pianist) - 12 * sr
     # the map jumps: two segments, as warp reads them
     assert len(io.time_map_segments(io.load_time_map(tmp_path / "out" / "time_map.csv"))) == 2
+
+
+def test_playalong_follows_a_recording_of_one_passage(tmp_path):
+    """The demo pianist records the concerto's 20-50 s alone: the mix is as long as the recording, its orchestra
+    starts and ends with the passage, and the warnings say where in the concerto the recording starts and ends
+    (0.18.0 squeezed the rest of the concerto into the recording's first and last second, and ``warp`` then rushed
+    the orchestra's last segment through it)."""
+    from concerto_nb import performance
+
+    pianist, sr = io.load_audio(data.demo_path("pianist"))
+    take, events = performance.passage_take(pianist, data.demo_onsets(), 20.0, 50.0, sr=sr)
+    sf.write(tmp_path / "passage.wav", take, sr)
+    r = subprocess.run([sys.executable, "-m", "concerto_nb.cli", "playalong", str(data.demo_path("concerto")),
+                        str(tmp_path / "passage.wav"), "-o", str(tmp_path / "out"), "-q"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert "your recording starts" in r.stderr and "your recording ends" in r.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [j["kind"] for j in report["alignment"]["jumps"]] == ["skip", "skip"]
+    time_map = io.load_time_map(tmp_path / "out" / "time_map.csv")
+    assert events[0, 0] - 2.5 < time_map[0, 0] < events[0, 0] and time_map[-1, 0] > events[-1, 0]
+    assert len(io.load_audio(tmp_path / "out" / "mix.wav")[0]) == len(take)
 
 
 def test_hpss_is_deterministic_and_chunking_changes_nothing(demo22):

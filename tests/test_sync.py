@@ -524,6 +524,29 @@ def test_a_skip_is_followed_where_the_pianist_made_it(seconds):
     assert np.mean(errors <= 0.1) >= 0.9
 
 
+def test_a_recording_of_one_passage_is_followed_through_that_passage(demo22):
+    """The demo pianist records only the concerto's 20-50 s, with a second of silence either side. A map from (0, 0)
+    to both ends squeezed the rest of the concerto into those seconds, and the separated piano's notes came out 75 %
+    within 100 ms, the worst 2.8 s off (0.18.0). Now the stretch the recording covers is found and aligned alone;
+    the play-along's map starts and ends with it, and the report says where."""
+    from concerto_nb import performance
+
+    take, events = performance.passage_take(demo22["pianist"], data.demo_onsets(), 20.0, 50.0, sr=sync.SYNC_SR)
+    piano, _ = separation.separate(demo22["concerto"], sync.SYNC_SR)  # what the play-along aligns with
+    time_map, details = sync.align(piano, take, mixture=demo22["concerto"], return_details=True)
+    followed = sync.time_map_with_jumps(time_map, details["jumps"])
+    assert np.mean(evaluation.alignment_errors(followed, events) <= 0.1) >= 0.98
+    truth = data.demo_time_map()
+    shift = events[0, 1] - np.interp(events[0, 0], *truth.T)  # from the whole take's seconds to the passage's
+    covered = np.interp(np.array([0.0, len(take) / sync.SYNC_SR]) - shift, truth[:, 1], truth[:, 0])
+    assert np.abs(followed[[0, -1], 0] - covered).max() < 1.5  # the concerto's seconds of the take's two ends
+    assert followed[-1, 1] == pytest.approx(len(take) / sync.SYNC_SR, abs=0.05)
+    fit = sync.diagnostics.how_the_recording_fits(time_map, details, concerto="c.wav", pianist="p.wav")
+    assert [w.split(" into")[0] for w in fit["warnings"][:2]] == [
+        f"your recording starts {followed[0, 0]:.1f} s", f"your recording ends {followed[-1, 0]:.1f} s"]
+    assert fit["implausible_tempo_share"] == 0.0
+
+
 def test_a_fermata_in_a_clean_take_is_not_taken_for_a_restart():
     """A rubato pianist plays KV488 I from 250 s straight through, with a fermata held about 2 s. DTW stalls on the
     hold, and the one-jump re-alignment found a jump back into music that resembled the held chord a little cheaper

@@ -28,6 +28,17 @@ MIN_JUMP_FOR_NOTES_S = 1.0
 #: re-alignment looks for a restart after it and takes no tempo from it (``benchmarks/practice_takes.py``).
 MIN_REST_S = 5.0
 
+#: Seconds of concerto music, at the pianist's tempo, by which the silence before their first note (after their last)
+#: may fall short of what the concerto plays there before the recording counts as starting (ending) inside the
+#: concerto, a passage practised on its own (``benchmarks/passage_takes.py``). Between 1.5x and 5 s short the map
+#: squeezes the concerto there and the report asks for a longer silence (:func:`~concerto_nb.sync.uneven_ends`).
+MIN_UNPLAYED_S = 5.0
+#: Reference seconds kept beyond each end of the passage a pianist's recording covers (:func:`_played_passage`
+#: places the ends within a second or two); twice as many seconds of the recording's own noise floor are added at
+#: that end for DTW to map them onto: pinned to the recording's own ends, DTW squeezed them into its first or last
+#: frames and pulled BWV 1055's last notes 0.6-1.1 s late there (``benchmarks/passage_takes.py``).
+PASSAGE_MARGIN_S = 2.0
+
 
 def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, anchor_step: float = 0.5,
           handle_rests: bool = True, mixture: np.ndarray | None = None, return_details: bool = False,
@@ -54,7 +65,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         than an imperfectly separated piano does.
     return_details : bool
         Also return a dict with the raw path, features, confidence, ``jumps`` (where the pianist went back or
-        skipped ahead, as :func:`~concerto_nb.sync.time_map_with_jumps` takes them), chroma shift,
+        skipped ahead, as :func:`~concerto_nb.sync.time_map_with_jumps` takes them; a skip at the recording's
+        very start or end where it covers only a passage of the reference), chroma shift,
         ``tuning_cents`` (the two recordings' tunings), ``pitch_difference_cents`` (:func:`pitch_difference_cents`),
         ``played_s`` (the pianist's first and last note as ``[reference_s, performance_s]`` pairs) and ``pauses``
         (``[reference_s, performance start_s, end_s]`` of each pause: stepped over, or held through) and
@@ -79,7 +91,9 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     Returns
     -------
     time_map : np.ndarray [shape=(K, 2)]
-        Strictly increasing ``[reference_s, performance_s]`` from (0, 0) to both ends.
+        Strictly increasing ``[reference_s, performance_s]`` from (0, 0) to both ends. A performance of one
+        passage of the reference (:data:`MIN_UNPLAYED_S`) is aligned with that passage alone; the map crosses the
+        rest of the reference in a frame at either end, and the skips there in ``details["jumps"]`` cut it off.
     details : dict, only with ``return_details``
 
     Examples
@@ -122,13 +136,65 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     flux_2 = _shift_pitches(flux_2, shift)
     perf_level = _level_db(performance, sr, chroma_2.shape[1])
     ref_level = _level_db(reference, sr, chroma_1.shape[1])
+    perf_active = _activity(perf_level)  # where the pianist plays (gaps under 1 s between notes closed)
+    performance_features = chroma_2, dlnco_2, flux_2, perf_level, perf_active
+    options = dict(anchor_step=anchor_step, handle_rests=handle_rests, refine=refine, realign=realign,
+                   step_over_pauses=step_over_pauses)
+    ref_s, perf_s = len(reference) / sr, len(performance) / sr
+
+    def aligned(start: float, end: float, pads: tuple = (0, 0)) -> tuple:
+        """Steps 3-8 of ``docs/alignment.md`` on the reference from ``start`` to ``end`` s, its seconds and frames
+        on the whole reference's axis; ``pads`` frames of the performance's noise floor before and after it."""
+        crop = slice(int(round(start * FEATURE_RATE)), int(round(end * FEATURE_RATE)) if end < ref_s else None)
+        found = _align_frames((chroma_1[:, crop], dlnco_1[:, crop], flux_1[:, crop], ref_level[crop]),
+                              _padded(performance_features, *pads), (end - start, perf_s + sum(pads) / FEATURE_RATE),
+                              **options)
+        return _without_padding(_on_whole_reference(found, start), pads, perf_s)
+
+    # a recording of one passage of the concerto is aligned with that passage only: from (0, 0) to the two ends,
+    # DTW would squeeze the concerto before and after it into the pianist's first and last second
+    span = _played_passage(chroma_1, chroma_2, perf_active, _onset_peaks(flux_2), (ref_s, perf_s))
+    if span is None:
+        time_map, path, pauses, jumps, unsure, played_s, active_on_path = aligned(0.0, ref_s)
+    else:  # the rest of the reference in a frame at either end, and a skip there
+        pad = int(round(2 * PASSAGE_MARGIN_S * FEATURE_RATE))  # the margin, and as much for the ends' error
+        time_map, path, pauses, jumps, unsure, played_s, active_on_path = aligned(
+            *span, pads=(pad if span[0] > 0 else 0, pad if span[1] < ref_s else 0))
+        time_map, jumps = _with_unplayed_ends(time_map, jumps, ref_s, played_s)
+    if not return_details:
+        return time_map
+    chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
+    overall, per_second = confidence(chroma_conf, chroma_2, path, active=active_on_path)
+    details = {
+        "path": path,
+        "played_s": played_s,
+        "pauses": pauses,
+        "unsure_passages": unsure,
+        "chroma_reference": chroma_1,
+        "chroma_performance": chroma_2,
+        "jumps": jumps,
+        "chroma_shift": shift,
+        "tuning_cents": (tunings_1[1], tunings_2[1]),
+        "pitch_difference_cents": _pitch_difference(shift, tunings_1, tunings_2),
+        "confidence": overall,
+        "confidence_per_second": per_second,
+    }
+    return time_map, details
+
+
+def _align_frames(reference_features: tuple, performance_features: tuple, durations: tuple, *, anchor_step: float,
+                  handle_rests: bool, refine: bool, realign: bool, step_over_pauses: bool) -> tuple:
+    """:func:`align` after the features (``docs/alignment.md``, steps 3-8): ``(chroma, dlnco, flux, level_db)`` of
+    the reference, the same and the activity of the performance (both at :data:`FEATURE_RATE`, the performance's
+    moved by the chroma shift), the two durations (s). Returns the time map, the path, the pauses, the jumps, the
+    unsure passages, the first and last note played, and which path points fall where the pianist plays."""
+    chroma_1, dlnco_1, flux_1, ref_level = reference_features
+    chroma_2, dlnco_2, flux_2, perf_level, perf_active = performance_features
 
     def dtw(seen):
         """MrMsDTW on the performance frames ``seen``; the path counts performance frames in ``seen``."""
         return _mrmsdtw((chroma_1, dlnco_1), (chroma_2[:, seen], dlnco_2[:, seen]))
 
-    # the frames where the pianist plays (gaps under 1 s between notes closed)
-    perf_active = _activity(perf_level)
     onset_frames_ref = _onset_peaks(flux_1)  # the reference's note onsets, for the pause checks
     seen = np.arange(chroma_2.shape[1])
     path_seen = dtw(seen)
@@ -147,7 +213,6 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
     # reference frames mapped to silence in the performance carry no timing information
     timed = _timed(perf_active, dlnco_2, perf_level) if handle_rests else None
     note_offs = _note_offs(timed, perf_level) if handle_rests else None
-    durations = len(reference) / sr, len(performance) / sr
     sound_ends = _sound_ends(_activity(ref_level), perf_active, durations) if handle_rests else None
 
     def to_time_map(path_seen):
@@ -198,25 +263,184 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         pauses = np.vstack([pauses, held])
         pauses = pauses[np.argsort(pauses[:, 1])]
         time_map = _strictly_increasing(time_map)
-    if not return_details:
-        return time_map
-    chroma_conf = chroma_1 if mixture_chroma is None else mixture_chroma
-    overall, per_second = confidence(chroma_conf, chroma_2, path, active=active_on_path)
-    details = {
-        "path": path,
-        "played_s": _played_s(time_map, keep, path, perf_active),
-        "pauses": pauses,
-        "unsure_passages": np.array(sorted(unsure, key=lambda u: u[2]), dtype=float).reshape(-1, 4),
-        "chroma_reference": chroma_1,
-        "chroma_performance": chroma_2,
-        "jumps": jumps,
-        "chroma_shift": shift,
-        "tuning_cents": (tunings_1[1], tunings_2[1]),
-        "pitch_difference_cents": _pitch_difference(shift, tunings_1, tunings_2),
-        "confidence": overall,
-        "confidence_per_second": per_second,
-    }
-    return time_map, details
+    played_s = _played_s(time_map, keep, path, perf_active)
+    unsure = np.array(sorted(unsure, key=lambda u: u[2]), dtype=float).reshape(-1, 4)
+    return time_map, path, pauses, jumps, unsure, played_s, active_on_path
+
+
+def _played_passage(chroma_reference: np.ndarray, chroma_performance: np.ndarray, perf_active: np.ndarray,
+                    perf_onsets: np.ndarray, durations: tuple, *, tolerance: float = 1.5, min_played_s: float = 10.0,
+                    edge_s: float = 8.0):
+    """Reference seconds ``(start, end)`` to align with when the pianist's recording covers only a passage of the
+    concerto, or None when it covers the concerto's start and end (with silence where the piano rests).
+
+    Subsequence DTW (:func:`_subsequence`) finds the stretch of the reference whose CENS at 1 Hz (4 s windows)
+    best matches the pianist's, from their first onset to their last (``perf_onsets``, frames: a noise floor
+    loud enough to count as sound before the first, the last notes' ring after the last would match the
+    reference's music there), then places its two ends again with CENS at 10 Hz (0.8 s windows) on the
+    ``edge_s`` at each end of the pianist's, against the reference around the coarse ends. An end counts as left
+    out where the reference's music beyond that stretch, at the pianist's mean tempo over it, takes
+    :data:`MIN_UNPLAYED_S` more than the time the recording leaves there (silence, or the last notes' ring) and
+    ``tolerance`` times as much: the passage is then cut :data:`PASSAGE_MARGIN_S` beyond what that time covers.
+    Under ``min_played_s`` from the first onset to the last, a handful of 4 s windows cannot place it: None."""
+    from synctoolbox.feature.chroma import quantized_chroma_to_CENS
+
+    if not perf_active.any():
+        return None
+    first, last = np.flatnonzero(perf_active)[[0, -1]] / FEATURE_RATE  # the pianist's first and last sound, s
+    onsets = perf_onsets[(perf_onsets >= first * FEATURE_RATE) & (perf_onsets <= last * FEATURE_RATE)]
+    if len(onsets):  # from the first note's attack (not a noise floor loud enough to count) to the last's
+        first, last = max(first, onsets[0] / FEATURE_RATE - 0.1), onsets[-1] / FEATURE_RATE + 0.2
+    if last - first < min_played_s:
+        return None
+    (coarse_ref, coarse_perf), (fine_ref, fine_perf) = (
+        [quantized_chroma_to_CENS(c, window, hop, FEATURE_RATE)[0] for c in (chroma_reference, chroma_performance)]
+        for window, hop in ((201, 50), (41, 5)))  # 1 Hz, 10 Hz
+    coarse = _subsequence(coarse_perf[:, int(first): int(np.ceil(last)) + 1], coarse_ref)
+    if coarse is None:
+        return None
+    r_first, r_last = coarse
+    # the ends again at 10 Hz: the pianist's first (last) edge_s against the reference 4 s around the coarse end
+    low = max(0, int(10 * (r_first - 4)))
+    fine = _subsequence(fine_perf[:, int(10 * first): int(10 * (first + edge_s))],
+                        fine_ref[:, low: int(10 * (r_first + edge_s + 4))])
+    r_first = (low + fine[0]) / 10 if fine else r_first
+    low = max(0, int(10 * (r_last - edge_s - 4)))
+    fine = _subsequence(fine_perf[:, int(10 * (last - edge_s)): int(10 * last) + 1],
+                        fine_ref[:, low: int(10 * (r_last + 4))])
+    r_last = (low + fine[1] + 1) / 10 if fine else r_last + 1
+    tempo = (last - first) / max(r_last - r_first, 1.0)  # performance s per reference s
+    ref_s, perf_s = durations
+    start, end = 0.0, ref_s
+    silence, needed = first, r_first * tempo  # before the first note
+    if needed - silence > MIN_UNPLAYED_S and silence * tolerance < needed:
+        start = max(0.0, r_first - silence / tempo - PASSAGE_MARGIN_S)
+    silence, needed = perf_s - last, (ref_s - r_last) * tempo  # after the last onset
+    if needed - silence > MIN_UNPLAYED_S and silence * tolerance < needed:
+        end = min(ref_s, r_last + silence / tempo + PASSAGE_MARGIN_S)
+    if start == 0.0 and end == ref_s:
+        return None
+    return float(start), float(end)
+
+
+def _subsequence(query: np.ndarray, database: np.ndarray):
+    """The first and last column of ``database`` on the subsequence DTW path of all of ``query`` (unit columns,
+    cost 1 - cosine), or None where there is none: steps of 1:1, 2:1 and 1:2 (a tempo between half and twice the
+    database's), each weighted by the query frames it takes. With free 1:0 and 0:1 steps the path parked a
+    passage's first seconds on one frame of the concerto (the demo's second half, 7 s late)."""
+    from librosa.sequence import dtw
+    from librosa.util.exceptions import ParameterError
+
+    if query.shape[1] < 2 or database.shape[1] < 2:
+        return None
+    try:
+        _, path = dtw(C=1.0 - query.T @ database, step_sizes_sigma=np.array([[1, 1], [2, 1], [1, 2]]),
+                      weights_mul=np.array([1.0, 2.0, 1.0]), subseq=True)  # the path from its end to its start
+    except ParameterError:  # no path: the query more than twice the database's length
+        return None
+    return int(path[-1, 1]), int(path[0, 1])
+
+
+def _on_whole_reference(found: tuple, offset: float) -> tuple:
+    """:func:`_align_frames`' results for the reference from ``offset`` s, on the whole reference's axis."""
+    time_map, path, pauses, jumps, unsure, played_s, active_on_path = found
+    if offset:
+        time_map = time_map + [offset, 0.0]
+        path = path + np.array([[int(round(offset * FEATURE_RATE))], [0]])
+        pauses, unsure = pauses + [offset, 0.0, 0.0], unsure + [offset, offset, 0.0, 0.0]
+        played_s = [[r + offset, p] for r, p in played_s]
+        jumps = [_shifted(jump, offset) for jump in jumps]
+    return time_map, path, pauses, jumps, unsure, played_s, active_on_path
+
+
+def _padded(performance_features: tuple, head: int, tail: int) -> tuple:
+    """The performance's features with ``head`` and ``tail`` frames of its quietest frame (its noise floor) added
+    before and after."""
+    if not head and not tail:
+        return performance_features
+    quietest = int(np.argmin(performance_features[3]))  # (chroma, dlnco, flux, level_db, active)
+    return tuple(np.concatenate([np.repeat(f[..., quietest: quietest + 1], head, axis=-1), f,
+                                 np.repeat(f[..., quietest: quietest + 1], tail, axis=-1)], axis=-1)
+                 for f in performance_features)
+
+
+def _without_padding(found: tuple, pads: tuple, perf_s: float) -> tuple:
+    """:func:`_align_frames`' results on a performance :func:`_padded` by ``pads`` frames, on the performance's own
+    ``perf_s`` seconds: the map cut at its start and end (interpolated there), the path's points in the padding
+    left out."""
+    if not any(pads):
+        return found
+    time_map, path, pauses, jumps, unsure, played_s, active_on_path = found
+    lead = pads[0] / FEATURE_RATE
+    time_map = time_map - [0.0, lead]
+    inside = (time_map[:, 1] > 1e-6) & (time_map[:, 1] < perf_s - 1e-6)
+    ends = [[float(np.interp(t, time_map[:, 1], time_map[:, 0])), t] for t in (0.0, perf_s)]
+    time_map = np.vstack([ends[0], time_map[inside], ends[1]])
+    path = path - np.array([[0], [pads[0]]])
+    on = (path[1] >= 0) & (path[1] < int(round(perf_s * FEATURE_RATE)))
+    played_s = [[r, float(np.clip(p - lead, 0.0, perf_s))] for r, p in played_s]
+    jumps = [dict(jump, performance_s=jump["performance_s"] - lead,
+                  **({"replay": jump["replay"] - [0.0, lead]} if "replay" in jump else {})) for jump in jumps]
+    return (time_map, path[:, on], pauses - [0.0, lead, lead], jumps, unsure - [0.0, 0.0, lead, lead], played_s,
+            active_on_path[on])
+
+
+def _shifted(jump: dict, offset: float) -> dict:
+    """One of :func:`align`'s jumps with its reference seconds moved by ``offset``."""
+    out = dict(jump, reference_s=[r + offset for r in jump["reference_s"]])
+    if "replay" in jump:
+        out["replay"] = jump["replay"] + [offset, 0.0]
+    return out
+
+
+def _recording_ends(time_map: np.ndarray, played_s: list, tempo_span_s: float = 4.0) -> tuple:
+    """Reference seconds where the recording's start and end fall on a map of the passage it covers: from the
+    pianist's first (last) note ``played_s`` at the map's tempo over the ``tempo_span_s`` after (before) it, back to
+    the recording's start (on to its end). Where the recording starts or stops on a note, DTW squeezes what is left
+    of the reference into its first or last frames: a run of the map at under a third of its median tempo there
+    is not the pianist's, and the notes are taken from where it ends. Returns ``(start, end, first, last)``, the
+    last two ``[reference_s, performance_s]`` of the notes."""
+    slopes = np.diff(time_map[:, 1]) / np.diff(time_map[:, 0])
+    squeezed = slopes < np.median(slopes) / 3
+    head = int(np.argmin(squeezed)) if not squeezed.all() else 0
+    tail = len(squeezed) - int(np.argmin(squeezed[::-1])) if not squeezed.all() else len(squeezed)
+    first = max(tuple(played_s[0]), tuple(time_map[head]))
+    last = min(tuple(played_s[1]), tuple(time_map[tail]))
+    tempo_after = np.clip((map_times(time_map, first[0] + tempo_span_s) - first[1]) / tempo_span_s, 0.25, 4.0)
+    tempo_before = np.clip((last[1] - map_times(time_map, last[0] - tempo_span_s)) / tempo_span_s, 0.25, 4.0)
+    return (first[0] - first[1] / tempo_after, last[0] + (time_map[-1, 1] - last[1]) / tempo_before,
+            first, last)
+
+
+def _with_unplayed_ends(time_map: np.ndarray, jumps: list, ref_duration: float, played_s: list):
+    """The map of a passage, on the whole reference's axis, from (0, 0) to ``(ref_duration, its end)``.
+
+    At each end the pianist left out, the map runs from their first (last) note to the recording's start (end) at
+    their tempo there (:func:`_recording_ends`): the orchestra plays the bar before their entry as they would have
+    counted it, not the margin of :func:`_played_passage` squeezed into their first second. Then a frame's step
+    to the reference's end, and a skip there in ``jumps``, which :func:`~concerto_nb.sync.time_map_with_jumps`
+    turns into a map that starts and ends with the passage."""
+    step = 1.0 / FEATURE_RATE
+    jumps = list(jumps)
+    start, end, first, last = _recording_ends(time_map, played_s)
+    perf_end = time_map[-1, 1]
+    if time_map[0, 0] > 0:
+        later = time_map[time_map[:, 0] > max(start, first[0] - step)]
+        if start > step:
+            time_map = np.vstack([[0.0, 0.0], [start, min(step, later[0, 1] / 2)], later])
+            jumps.insert(0, {"kind": "skip", "performance_s": 0.0, "reference_s": [0.0, float(start)]})
+        else:
+            time_map = np.vstack([[0.0, 0.0], later])
+    if time_map[-1, 0] < ref_duration - step:  # the ring of the last note, at the same tempo
+        earlier = time_map[time_map[:, 0] < min(end, last[0] + step)]
+        if end < ref_duration - step:
+            time_map = np.vstack([earlier, [end, max(perf_end - step, (earlier[-1, 1] + perf_end) / 2)],
+                                  [ref_duration, perf_end]])
+            jumps.append({"kind": "skip", "performance_s": float(perf_end),
+                          "reference_s": [float(end), ref_duration]})
+        else:
+            time_map = np.vstack([earlier, [ref_duration, perf_end]])
+    return time_map, jumps
 
 
 def _with_entries_after_rests(passages: list, time_map: np.ndarray, rests: list, replay_s: float = 10.0) -> list:

@@ -137,6 +137,15 @@ def confidence(chroma_ref: np.ndarray, chroma_perf: np.ndarray, path: np.ndarray
     return overall, per_second
 
 
+def _unplayed_ends(time_map: np.ndarray, jumps: list, step_s: float = 0.05):
+    """The skips of ``jumps`` at the recording's very start and end (:func:`~concerto_nb.sync.align` adds them
+    where the recording covers one passage of the concerto), each or None."""
+    opening = [j for j in jumps if j["kind"] == "skip" and j["performance_s"] <= step_s and j["reference_s"][0] <= 0]
+    closing = [j for j in jumps if j["kind"] == "skip" and j["performance_s"] >= time_map[-1, 1] - step_s
+               and j["reference_s"][1] >= time_map[-1, 0] - step_s]
+    return (opening[0] if opening else None), (closing[0] if closing else None)
+
+
 def not_the_piece(confidence_value: float, pianist, concerto) -> str:
     """The sentence for a confidence below :data:`MIN_CONFIDENCE`.
 
@@ -189,7 +198,8 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
     time_map : np.ndarray [shape=(K, 2)]
     details : dict
         :func:`~concerto_nb.sync.align`'s details (``confidence``, ``confidence_per_second``, ``played_s``,
-        ``pauses``, ``jumps``: the restarts and skips the play-along follows are named as such;
+        ``pauses``, ``jumps``: the restarts and skips the play-along follows are named as such, and a skip at the
+        recording's very start or end as where in the concerto it starts or ends;
         ``unsure_passages``: where the note pairing was unsure).
     concerto, pianist : path
         Named in the sentences.
@@ -201,8 +211,12 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
         ``skips_and_repeats`` (:func:`~concerto_nb.sync.skips_and_repeats`) and ``warnings``: one sentence for
         each thing a pianist should know, in the order they would fix them.
     """
+    followed = details.get("jumps", [])
+    opening, closing = _unplayed_ends(time_map, followed)
     low_share = low_confidence_share(details["confidence_per_second"])
-    implausible = implausible_tempo_share(time_map)
+    played = time_map[(time_map[:, 0] >= (opening["reference_s"][1] if opening else 0.0))
+                      & (time_map[:, 0] <= (closing["reference_s"][0] if closing else np.inf))]
+    implausible = implausible_tempo_share(played - played[0]) if len(played) >= 2 else 0.0
     messages = []
     if details["confidence"] < MIN_CONFIDENCE:
         messages.append(not_the_piece(details["confidence"], pianist, concerto))
@@ -211,7 +225,17 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
                         "tempo change beyond 3x: the pianist may play only part of the piece, or skip or repeat "
                         "passages; check time_map.csv")
     ends = uneven_ends(time_map, details["played_s"])
+    # a recording of one passage: where it starts and ends, said here, not as a skip nor as an uneven end
+    if opening:
+        messages.append(f"your recording starts {opening['reference_s'][1]:.1f} s into the concerto, and so does "
+                        "the orchestra (to hear what comes before, leave silence before your first note)")
+    if closing:
+        (end, concerto_end) = closing["reference_s"]
+        messages.append(f"your recording ends {end:.1f} s into the concerto, {concerto_end - end:.1f} s before its "
+                        "end, and so does the orchestra")
     for end in ends:
+        if (opening and end["kind"] == "lead-in") or (closing and end["kind"] == "ending"):
+            continue
         have, needed = end["performance_s"], end["needed_s"]
         where = "before your first note" if end["kind"] == "lead-in" else "after your last note"
         part = "introduction" if end["kind"] == "lead-in" else "ending"
@@ -223,8 +247,9 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
             msg += f"{have / max(needed, 0.1):.1f}x slower: trim your recording there to about {needed:.0f} s"
         messages.append(msg)
     passages = skips_and_repeats(time_map, played_s=details["played_s"], pauses=details.get("pauses"))
-    followed = details.get("jumps", [])
     for jump in followed:
+        if jump is opening or jump is closing:
+            continue
         (before, after), at = jump["reference_s"], jump["performance_s"]
         messages.append(f"at {at:.1f} s of your recording you go back from {before:.1f} s to {after:.1f} s of the "
                         "concerto (a restart): the orchestra goes back with you" if jump["kind"] == "restart" else
