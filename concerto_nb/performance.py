@@ -354,10 +354,7 @@ def edited_take(pianist: np.ndarray, onsets: np.ndarray, kind: str, seconds: flo
         release = int(min(0.1, resume - cut) * sr)
         head = pianist[: int(cut * sr) + release].copy()
         head[len(head) - release:] *= np.linspace(1.0, 0.0, release, dtype=pianist.dtype)
-        # noise at the level of the recording's quietest samples: its own floor, as between two notes
-        level = np.percentile(np.abs(pianist), 5)
-        gap = int(round((resume + seconds) * sr)) - len(head)
-        noise = np.random.default_rng(0).standard_normal(gap).astype(pianist.dtype) * level
+        noise = _noise_floor(pianist, int(round((resume + seconds) * sr)) - len(head))
         tail = pianist[int(round(resume * sr)):].copy()
         fade_in = min(len(tail), max(1, int(0.01 * sr)))
         tail[:fade_in] *= np.linspace(0.0, 1.0, fade_in + 1, dtype=pianist.dtype)[1:]
@@ -397,7 +394,7 @@ def passage_take(pianist: np.ndarray, onsets: np.ndarray, start_s: float, end_s:
 
     See Also
     --------
-    edited_take : a take with a restart, a skip or a pause (``benchmarks/passage_takes.py`` uses both).
+    edited_take : a take with a restart, a skip or a pause.
 
     Examples
     --------
@@ -419,8 +416,13 @@ def passage_take(pianist: np.ndarray, onsets: np.ndarray, start_s: float, end_s:
     fade_in, release = min(len(body), int(0.01 * sr)), min(len(body) // 2, int(0.1 * sr))
     body[:fade_in] *= np.linspace(0.0, 1.0, fade_in, dtype=pianist.dtype)
     body[len(body) - release:] *= np.linspace(1.0, 0.0, release, dtype=pianist.dtype)  # the dampers fall
-    # noise at the level of the recording's quietest samples: its own floor, as between two notes
-    level = np.percentile(np.abs(pianist), 5)
-    noise = np.random.default_rng(0).standard_normal((2, int(round(silence_s * sr)))).astype(pianist.dtype) * level
-    audio = np.concatenate([noise[0], body, noise[1]])
+    before, after = np.split(_noise_floor(pianist, 2 * int(round(silence_s * sr))), 2)
+    audio = np.concatenate([before, body, after])
     return audio, onsets[inside] + [0.0, silence_s - (first - 0.01)]
+
+
+def _noise_floor(pianist: np.ndarray, n: int) -> np.ndarray:
+    """``n`` samples of noise at the level of the recording's quietest samples: its own floor, as between two
+    notes (the same samples for the same length)."""
+    level = np.percentile(np.abs(pianist), 5)
+    return np.random.default_rng(0).standard_normal(n).astype(pianist.dtype) * level
