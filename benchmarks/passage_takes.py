@@ -1,12 +1,13 @@
 """A pianist who records one passage of the concerto, not the whole movement: is it followed?
 
-    .venv/bin/python benchmarks/passage_takes.py     (about 12 minutes; benchmarks/results/passage_takes.txt)
+    .venv/bin/python benchmarks/passage_takes.py     (about 8 minutes; benchmarks/results/passage_takes.txt)
 
 A pianist practising a passage records it alone: a second of silence, the passage, a second of silence
 (``performance.passage_take``). ``sync.align`` looks for the stretch of the concerto the recording covers
-(``sync.alignment._played_passage``: subsequence DTW on 1 s CENS) and, where the concerto's music outside it would
-take ``MIN_UNPLAYED_S`` more than the recording's silence there, aligns with that stretch only; the play-along's
-map (``sync.time_map_with_jumps``) then starts and ends with the passage. Side by side in one run:
+(``sync.alignment._played_passage``: subsequence DTW on 1 s CENS, its ends placed again on 10 Hz CENS) and, where
+the concerto's music outside it would take ``MIN_UNPLAYED_S`` more than the recording's silence there, aligns with
+that stretch only; the play-along's map (``sync.time_map_with_jumps``) then starts and ends with the passage. Side
+by side in one run:
 
 - ``playalong``: the map the play-along warps along;
 - ``without the passage search``: the same code with ``_played_passage`` returning None (what 0.18.0 did: the map
@@ -16,8 +17,8 @@ map (``sync.time_map_with_jumps``) then starts and ends with the passage. Side b
 
 Material:
 - the rendered demo (a smooth tempo curve), its network-separated piano as the reference, the demo pianist's
-  passages; and the whole take and the take from its first note (the introduction's silence cut), where the
-  pianist plays to the end;
+  passages; and the whole take, and the take from 0.5 s before its first note (the introduction's silence cut),
+  where the pianist plays to the end;
 - rubato pianists (``performance.rubato_take``: 0.75x, phrase arcs, ritardandi, breaths, a fermata; MuseScore's
   piano recorded at home) against 60 s of Beethoven Op. 37 I, Mozart KV488 I and Bach BWV 1055 I in FluidR3 in the
   Jack Lyons Hall (the exact piano stem), two performances each: the passages from 15 to 40 s and from 30 to 55 s,
@@ -109,6 +110,7 @@ def main():
                 row(f"{label}, performance {seed}, {start:.0f}-{end:.0f} s", reference, take, events, passages)
     total("all passage takes", passages)
     total("all whole takes", whole)
+
 
 if __name__ == "__main__":
     main()
