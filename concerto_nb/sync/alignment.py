@@ -153,7 +153,8 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
 
     # a recording of one passage of the concerto is aligned with that passage only: from (0, 0) to the two ends,
     # DTW would squeeze the concerto before and after it into the pianist's first and last second
-    span = _played_passage(chroma_1, chroma_2, perf_active, _onset_peaks(flux_2), (ref_s, perf_s))
+    span = _played_passage((cens_1, chroma_1), (shift_chroma_vectors(cens_2, shift), chroma_2), perf_active,
+                           _onset_peaks(flux_2), (ref_s, perf_s))
     if span is None:
         time_map, path, pauses, jumps, unsure, played_s, active_on_path = aligned(0.0, ref_s)
     else:  # the rest of the reference in a frame at either end, and a skip there
@@ -268,18 +269,18 @@ def _align_frames(reference_features: tuple, performance_features: tuple, durati
     return time_map, path, pauses, jumps, unsure, played_s, active_on_path
 
 
-def _played_passage(chroma_reference: np.ndarray, chroma_performance: np.ndarray, perf_active: np.ndarray,
-                    perf_onsets: np.ndarray, durations: tuple, *, tolerance: float = 1.5, min_played_s: float = 10.0,
-                    edge_s: float = 8.0):
+def _played_passage(reference: tuple, performance: tuple, perf_active: np.ndarray, perf_onsets: np.ndarray,
+                    durations: tuple, *, tolerance: float = 1.5, min_played_s: float = 10.0, edge_s: float = 8.0):
     """Reference seconds ``(start, end)`` to align with when the pianist's recording covers only a passage of the
     concerto, or None when it covers the concerto's start and end (with silence where the piano rests).
 
-    Subsequence DTW (:func:`_subsequence`) finds the stretch of the reference whose CENS at 1 Hz (4 s windows)
-    best matches the pianist's, from their first onset to their last (``perf_onsets``, frames: a noise floor
-    loud enough to count as sound before the first, the last notes' ring after the last would match the
-    reference's music there), then places its two ends again with CENS at 10 Hz (0.8 s windows) on the
-    ``edge_s`` at each end of the pianist's, against the reference around the coarse ends. An end counts as left
-    out where the reference's music beyond that stretch, at the pianist's mean tempo over it, takes
+    ``reference``, ``performance``: each recording's CENS at 1 Hz (4 s windows, :func:`align`'s) and chroma at
+    :data:`FEATURE_RATE`, the performance's moved by the chroma shift. Subsequence DTW (:func:`_subsequence`) finds
+    the stretch of the reference whose CENS best matches the pianist's, from their first onset to their last
+    (``perf_onsets``, frames: a noise floor loud enough to count as sound before the first, the last notes' ring
+    after the last would match the reference's music there), then places its two ends again with CENS at 10 Hz (0.8
+    s windows) on the ``edge_s`` at each end of the pianist's, against the reference around the coarse ends. An end
+    counts as left out where the reference's music beyond that stretch, at the pianist's mean tempo over it, takes
     :data:`MIN_UNPLAYED_S` more than the time the recording leaves there (silence, or the last notes' ring) and
     ``tolerance`` times as much: the passage is then cut :data:`PASSAGE_MARGIN_S` beyond what that time covers.
     Under ``min_played_s`` from the first onset to the last, a handful of 4 s windows cannot place it: None."""
@@ -293,9 +294,8 @@ def _played_passage(chroma_reference: np.ndarray, chroma_performance: np.ndarray
         first, last = max(first, onsets[0] / FEATURE_RATE - 0.1), onsets[-1] / FEATURE_RATE + 0.2
     if last - first < min_played_s:
         return None
-    (coarse_ref, coarse_perf), (fine_ref, fine_perf) = (
-        [quantized_chroma_to_CENS(c, window, hop, FEATURE_RATE)[0] for c in (chroma_reference, chroma_performance)]
-        for window, hop in ((201, 50), (41, 5)))  # 1 Hz, 10 Hz
+    (coarse_ref, chroma_ref), (coarse_perf, chroma_perf) = reference, performance
+    fine_ref, fine_perf = (quantized_chroma_to_CENS(c, 41, 5, FEATURE_RATE)[0] for c in (chroma_ref, chroma_perf))
     coarse = _subsequence(coarse_perf[:, int(first): int(np.ceil(last)) + 1], coarse_ref)
     if coarse is None:
         return None
