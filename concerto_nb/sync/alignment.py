@@ -149,7 +149,7 @@ def align(reference: np.ndarray, performance: np.ndarray, *, sr: int = SYNC_SR, 
         found = _align_frames((chroma_1[:, crop], dlnco_1[:, crop], flux_1[:, crop], ref_level[crop]),
                               _padded(performance_features, *pads), (end - start, perf_s + sum(pads) / FEATURE_RATE),
                               **options)
-        return _without_padding(_on_whole_reference(found, start), pads, perf_s)
+        return _without_padding(_moved(found, reference_s=start), pads, perf_s)
 
     # a recording of one passage of the concerto is aligned with that passage only: from (0, 0) to the two ends,
     # DTW would squeeze the concerto before and after it into the pianist's first and last second
@@ -341,16 +341,18 @@ def _subsequence(query: np.ndarray, database: np.ndarray):
     return int(path[-1, 1]), int(path[0, 1])
 
 
-def _on_whole_reference(found: tuple, offset: float) -> tuple:
-    """:func:`_align_frames`' results for the reference from ``offset`` s, on the whole reference's axis."""
+def _moved(found: tuple, reference_s: float = 0.0, performance_s: float = 0.0) -> tuple:
+    """:func:`_align_frames`' results with every reference time moved by ``reference_s`` and every performance time
+    by ``performance_s`` (seconds; the path by as many frames): a stretch of the reference on the whole reference's
+    axis, a :func:`_padded` performance on its own."""
+    if not reference_s and not performance_s:
+        return found
     time_map, path, pauses, jumps, unsure, played_s, active_on_path = found
-    if offset:
-        time_map = time_map + [offset, 0.0]
-        path = path + np.array([[int(round(offset * FEATURE_RATE))], [0]])
-        pauses, unsure = pauses + [offset, 0.0, 0.0], unsure + [offset, offset, 0.0, 0.0]
-        played_s = [[r + offset, p] for r, p in played_s]
-        jumps = [_shifted(jump, offset) for jump in jumps]
-    return time_map, path, pauses, jumps, unsure, played_s, active_on_path
+    r, p = reference_s, performance_s
+    jumps = [dict(jump, reference_s=[t + r for t in jump["reference_s"]], performance_s=jump["performance_s"] + p,
+                  **({"replay": jump["replay"] + [r, p]} if "replay" in jump else {})) for jump in jumps]
+    return (time_map + [r, p], path + np.round(np.array([[r], [p]]) * FEATURE_RATE).astype(int),
+            pauses + [r, p, p], jumps, unsure + [r, r, p, p], [[a + r, b + p] for a, b in played_s], active_on_path)
 
 
 def _padded(performance_features: tuple, head: int, tail: int) -> tuple:
@@ -370,27 +372,14 @@ def _without_padding(found: tuple, pads: tuple, perf_s: float) -> tuple:
     left out."""
     if not any(pads):
         return found
-    time_map, path, pauses, jumps, unsure, played_s, active_on_path = found
-    lead = pads[0] / FEATURE_RATE
-    time_map = time_map - [0.0, lead]
+    moved = _moved(found, performance_s=-pads[0] / FEATURE_RATE)  # the padding before it taken off
+    time_map, path, pauses, jumps, unsure, played_s, active_on_path = moved
     inside = (time_map[:, 1] > 1e-6) & (time_map[:, 1] < perf_s - 1e-6)
     ends = [[float(np.interp(t, time_map[:, 1], time_map[:, 0])), t] for t in (0.0, perf_s)]
     time_map = np.vstack([ends[0], time_map[inside], ends[1]])
-    path = path - np.array([[0], [pads[0]]])
     on = (path[1] >= 0) & (path[1] < int(round(perf_s * FEATURE_RATE)))
-    played_s = [[r, float(np.clip(p - lead, 0.0, perf_s))] for r, p in played_s]
-    jumps = [dict(jump, performance_s=jump["performance_s"] - lead,
-                  **({"replay": jump["replay"] - [0.0, lead]} if "replay" in jump else {})) for jump in jumps]
-    return (time_map, path[:, on], pauses - [0.0, lead, lead], jumps, unsure - [0.0, 0.0, lead, lead], played_s,
-            active_on_path[on])
-
-
-def _shifted(jump: dict, offset: float) -> dict:
-    """One of :func:`align`'s jumps with its reference seconds moved by ``offset``."""
-    out = dict(jump, reference_s=[r + offset for r in jump["reference_s"]])
-    if "replay" in jump:
-        out["replay"] = jump["replay"] + [offset, 0.0]
-    return out
+    played_s = [[r, float(np.clip(p, 0.0, perf_s))] for r, p in played_s]
+    return time_map, path[:, on], pauses, jumps, unsure, played_s, active_on_path[on]
 
 
 def _recording_ends(time_map: np.ndarray, played_s: list, tempo_span_s: float = 4.0) -> tuple:
