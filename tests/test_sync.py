@@ -181,6 +181,34 @@ def test_a_passage_ends_at_its_last_onset_not_in_a_low_notes_decay():
     assert starts[-1] - 0.4 < timed[-1] < starts[-1] + 0.1
 
 
+def test_a_reference_cut_mid_note_ends_where_the_pianist_reaches_the_cut():
+    """Op. 37 I from 530 s (MuseScore General, a studio), the reference cut at 10 s in the middle of a run; the
+    pianist plays its notes up to the cut 1.2x slower and lets the last one ring for 2 s. The map used to run from
+    the last notes to the pianist's end, with the click of the cut paired to their last note: the last notes up
+    to 170 ms late."""
+    from concerto_nb import render
+
+    sr = sync.SYNC_SR
+    pm = render.load_midi(SHARED / "mutopia_concertos_midi" / "Beethoven_Op37_mvt1_Allegro_con_brio.mid")
+    piano = render.split_stems(pm)[0]
+    studio = render.load_impulse_response(SHARED / "openair_irs" / "Genesis 6 Studio Live Room.wav", sr)
+    ref = render.apply_room(render.render_midi(render.crop_midi(piano, 530.0, 544.0), sr, "musescore", 14.0), studio,
+                            wet=0.2)[: 10 * sr]
+    played = render.crop_midi(piano, 530.0, 540.0)
+    slower = render.warp_midi(played, np.array([[0.0, 0.0], [20.0, 24.0]]))
+    perf = render.apply_room(render.render_midi(slower, sr, "musescore", 14.0), studio, wet=0.2)
+    starts = np.unique([n.start for inst in played.instruments for n in inst.notes])
+    starts = starts[starts < 9.95]
+    time_map, details = sync.align(ref, perf, return_details=True)
+    errors = np.abs(sync.map_times(time_map, starts) - 1.2 * starts)
+    assert errors[-3:].max() < 0.05, errors[-3:]
+    assert abs(sync.map_times(time_map, [9.9])[0] - 1.2 * 9.9) < 0.1
+    np.testing.assert_allclose(time_map[-1], [10.0, 14.0], atol=0.05)  # the map still ends at both ends
+    # the report says the orchestra holds, not that it plays the ending 10x slower ("trim ... to about 0 s")
+    warned = sync.diagnostics.how_the_recording_fits(time_map, details, concerto="c.wav", pianist="p.wav")["warnings"]
+    assert any("holds its last sound" in w for w in warned) and not any("slower" in w for w in warned), warned
+
+
 def test_semitone_flux_refinement_undoes_an_offset(demo22):
     """On the real demo pair, onsets per semitone pull a map that is 70 ms late back onto the notes."""
     truth, onsets = data.demo_time_map(), data.demo_onsets()

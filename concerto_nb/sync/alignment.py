@@ -456,16 +456,14 @@ def _frames_in(spans: list, n_frames: int) -> np.ndarray:
 
 
 def _sound_ends(ref_active: np.ndarray, perf_active: np.ndarray, durations: tuple, margin_s: float = 0.1):
-    """Seconds where each recording's sound ends after its last note, or None where either still sounds within
-    ``margin_s`` of its file's end (no decay to map)."""
+    """Seconds where each recording's sound ends after its last note, None for one that still sounds within
+    ``margin_s`` of its file's end (cut mid-note: no decay to map); None for both where either is silent."""
     ends = []
     for active, duration in zip((ref_active, perf_active), durations):
         if not active.any():
             return None
         end = (np.flatnonzero(active)[-1] + 1) / FEATURE_RATE
-        if end > duration - margin_s:
-            return None
-        ends.append(end)
+        ends.append(None if end > duration - margin_s else end)
     return tuple(ends)
 
 

@@ -30,6 +30,9 @@ MAX_LOW_CONFIDENCE_SHARE = 0.15
 MAX_IMPLAUSIBLE_TEMPO_SHARE = 0.2
 #: Unsure passages named in the warning itself; report.json lists them all.
 MAX_UNSURE_NAMED = 5
+#: Reference seconds of a map's last segment at most, for the orchestra to hold its last sound there: the step
+#: from a concerto cut mid-note's last frame to the ends is one 20 ms frame (``sync.path_to_time_map``).
+CUT_STEP_S = 0.05
 #: :func:`~concerto_nb.sync.chroma_variety` below this: a steady tone or noise, not music. Measured
 #: (tests/test_reliability.py, test_a_steady_tone_is_not_music): a sine, a held chord, white noise 0.00-0.01;
 #: the demo's recordings 0.29-0.44.
@@ -237,6 +240,11 @@ def how_the_recording_fits(time_map: np.ndarray, details: dict, *, concerto, pia
         if (opening and end["kind"] == "lead-in") or (closing and end["kind"] == "ending"):
             continue
         have, needed = end["performance_s"], end["needed_s"]
+        if end["kind"] == "ending" and have > needed and time_map[-1, 0] - time_map[-2, 0] <= CUT_STEP_S:
+            # a concerto cut mid-note: the map steps from its last frame to the ends (sync.path_to_time_map)
+            messages.append(f"the concerto recording stops {needed:.1f} s after your last note, which rings on "
+                            f"{have:.1f} s: the orchestra holds its last sound until your recording ends")
+            continue
         where = "before your first note" if end["kind"] == "lead-in" else "after your last note"
         part = "introduction" if end["kind"] == "lead-in" else "ending"
         msg = (f"your recording has {have:.1f} s {where}; the concerto's {part} takes about {needed:.1f} s at "

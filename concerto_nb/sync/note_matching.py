@@ -92,7 +92,9 @@ def onset_events(onsets: np.ndarray, *, min_gap_s: float = 0.04, context_s: floa
     peak = (strength == maximum_filter(strength, gap, mode="nearest")) & (strength > level + spread)
     peak &= strength > 0.02 * float(strength.max())  # not the rounding noise of a steady tone
     idx = np.flatnonzero(peak)
-    idx = idx[(idx > 0) & (idx < len(strength) - 1)]
+    # not in the last 60 ms: a recording cut mid-note ends in a click, whose flux peaks in every band within half
+    # a window of the end (Op. 37 rubato in benchmarks/expressive.py: paired with the pianist's last note)
+    idx = idx[(idx > 0) & (idx < len(strength) - 3)]
     idx = idx[np.concatenate([[True], np.diff(idx) > 1])]  # a flat top of two frames is one onset
     y0, y1, y2 = strength[idx - 1], strength[idx], strength[idx + 1]
     curvature = y0 - 2 * y1 + y2

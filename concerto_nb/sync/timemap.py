@@ -93,9 +93,12 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
         the map steps there, unsmoothed.
     sound_ends : tuple of float, optional
         ``(reference_s, performance_s)`` where each recording's sound dies away after its last note (the
-        level's fall below the activity floor). With ``keep``, the last chord's decay in one maps to its decay in
-        the other: the map goes there from the last passage's end, when that keeps within 1.5x of the passage's
-        tempo and takes at most :data:`FINAL_DECAY_MAX_S`, and only then to the two durations.
+        level's fall below the activity floor), None for one still sounding at its end. With ``keep``, the last
+        chord's decay in one maps to its decay in the other: the map goes there from the last passage's end, when
+        that keeps within 1.5x of the passage's tempo and takes at most :data:`FINAL_DECAY_MAX_S`, and only then
+        to the two durations. A reference cut mid-note (an excerpt) against a performance that dies away: the
+        reference's last frame comes where the passage's tempo reaches it, and the map steps from there to the
+        two durations, as at a pause (the orchestra holds while the pianist's last note rings).
 
     Returns
     -------
@@ -117,10 +120,15 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     # passages: runs of anchors-to-be, bridged over the single frames a diagonal path step skips
     passages = _passages(valid) if keep is not None else []
     held = _held_notes(passages, valid, perf_of_ref, note_offs) if note_offs is not None else np.zeros((0, 2))
-    if passages and sound_ends is not None:
+    cut_end = None
+    if passages and sound_ends is not None and None not in sound_ends:
         decay_end = _final_decay_end(valid, perf_of_ref, held, sound_ends)
         if decay_end is not None:
             held = np.vstack([held, [decay_end]])
+    elif passages and sound_ends is not None and sound_ends[0] is None and sound_ends[1] is not None:
+        cut_end = _cut_reference_end(valid, perf_of_ref, ref_duration, sound_ends[1])
+        if cut_end is not None:  # the pianist's note-offs beyond the reference's end have nothing to map to
+            held = np.vstack([held[held[:, 0] < cut_end[0]], [cut_end]])
     t_known = np.concatenate([[0.0], t[valid], held[:, 0], [ref_duration]])
     p_known = np.concatenate([[0.0], perf_of_ref[valid], held[:, 1], [perf_duration]])
     order = np.argsort(t_known, kind="stable")
@@ -130,6 +138,8 @@ def path_to_time_map(path: np.ndarray, ref_duration: float, perf_duration: float
     # average stays on each side, and both ends of the step are anchors
     steps = _pause_steps(path, valid, np.zeros((0, 2)) if pauses is None else pauses,
                          max_frames=int(MAX_PAUSE_STEP_S * FEATURE_RATE))
+    if cut_end is not None:  # the step from the cut reference's last frame to the ends, unsmoothed
+        steps = np.union1d(steps, [len(t) - 2])
     perf = _smoothed_between(perf, steps, max(1, int(round(smooth_s * FEATURE_RATE))))
     grid = np.arange(anchor_step, ref_duration - anchor_step / 2, anchor_step)
     grid = np.concatenate([grid, t[steps], t[np.minimum(steps + 1, len(t) - 1)]])
@@ -193,13 +203,10 @@ def _final_decay_end(valid: np.ndarray, perf_of_ref: np.ndarray, held: np.ndarra
     """``(reference s, performance s)`` where both recordings' last chord has died away (``sound_ends``), or
     None where that would leave the tempo of the ``valid`` frames over the last ``tempo_s`` by more than
     ``max_ratio`` or take longer than :data:`FINAL_DECAY_MAX_S` (then it is a closing tutti, not a decay)."""
-    known = np.flatnonzero(valid)
-    last = known[-1]
-    first = known[known >= last - int(tempo_s * FEATURE_RATE)][0]
-    if last - first < FEATURE_RATE // 2:
+    last_tempo = _last_tempo(valid, perf_of_ref, tempo_s)
+    if last_tempo is None:
         return None
-    rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
-    t0, p0 = last / FEATURE_RATE, perf_of_ref[last]
+    t0, p0, rate = last_tempo
     after = held[held[:, 0] > t0]
     if len(after):  # the passage's last note counted to its note-off: the decay starts there
         t0, p0 = after[0]
@@ -208,6 +215,33 @@ def _final_decay_end(valid: np.ndarray, perf_of_ref: np.ndarray, held: np.ndarra
         return None
     ratio = (perf_end - p0) / (ref_end - t0) / rate
     return (ref_end, perf_end) if 1 / max_ratio <= ratio <= max_ratio else None
+
+
+def _cut_reference_end(valid: np.ndarray, perf_of_ref: np.ndarray, ref_duration: float, perf_sound_end: float,
+                       tempo_s: float = 2.0):
+    """``(reference s, performance s)`` of the last frame of a reference cut mid-note, where the tempo of the
+    ``valid`` frames over the last ``tempo_s`` reaches it; None where the performance's sound ends before that
+    (the pianist stopped: the line to the ends stays) or the last valid frame is over :data:`FINAL_DECAY_MAX_S`
+    from the end."""
+    last_tempo = _last_tempo(valid, perf_of_ref, tempo_s)
+    if last_tempo is None:
+        return None
+    t0, p0, rate = last_tempo
+    end = ref_duration - 1 / FEATURE_RATE
+    reached = p0 + rate * (end - t0)  # the passage's tempo carried on to the reference's last frame
+    return (end, reached) if rate > 0 and 0 < end - t0 <= FINAL_DECAY_MAX_S and p0 < reached < perf_sound_end else None
+
+
+def _last_tempo(valid: np.ndarray, perf_of_ref: np.ndarray, tempo_s: float):
+    """``(reference s, performance s, performance s per reference s)`` at the last ``valid`` frame, the tempo over
+    the ``tempo_s`` before it; None where the valid frames there span under half a second."""
+    known = np.flatnonzero(valid)
+    last = known[-1]
+    first = known[known >= last - int(tempo_s * FEATURE_RATE)][0]
+    if last - first < FEATURE_RATE // 2:
+        return None
+    rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
+    return last / FEATURE_RATE, perf_of_ref[last], rate
 
 
 def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note_offs: np.ndarray,
