@@ -232,12 +232,14 @@ def _cut_reference_end(valid: np.ndarray, perf_of_ref: np.ndarray, ref_duration:
     return (end, reached) if rate > 0 and 0 < end - t0 <= FINAL_DECAY_MAX_S and p0 < reached < perf_sound_end else None
 
 
-def _last_tempo(valid: np.ndarray, perf_of_ref: np.ndarray, tempo_s: float):
-    """``(reference s, performance s, performance s per reference s)`` at the last ``valid`` frame, the tempo over
-    the ``tempo_s`` before it; None where the valid frames there span under half a second."""
+def _last_tempo(valid: np.ndarray, perf_of_ref: np.ndarray, tempo_s: float, *, last: int | None = None,
+                start: int = 0):
+    """``(reference s, performance s, performance s per reference s)`` at valid frame ``last`` (default the last
+    one), the tempo over the valid frames in the ``tempo_s`` before it, from frame ``start`` on; None where those
+    span under half a second."""
     known = np.flatnonzero(valid)
-    last = known[-1]
-    first = known[known >= last - int(tempo_s * FEATURE_RATE)][0]
+    last = known[-1] if last is None else last
+    first = known[known >= max(start, last - int(tempo_s * FEATURE_RATE))][0]
     if last - first < FEATURE_RATE // 2:
         return None
     rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
@@ -254,17 +256,15 @@ def _held_notes(passages: list, valid: np.ndarray, perf_of_ref: np.ndarray, note
     """
     held = []
     for k, (start, stop) in enumerate(passages):
-        last = stop - 1  # passages start and end on valid frames
-        first = last - min(last - start, int(tempo_s * FEATURE_RATE))
-        first += int(np.argmax(valid[first:]))
-        if last - first < FEATURE_RATE // 2:
+        # the passage's tempo at its last frame (passages start and end on valid frames)
+        last_tempo = _last_tempo(valid, perf_of_ref, tempo_s, last=stop - 1, start=start)
+        if last_tempo is None:
             continue
-        # performance seconds per reference second
-        rate = (perf_of_ref[last] - perf_of_ref[first]) / ((last - first) / FEATURE_RATE)
-        ends = note_offs[(note_offs > perf_of_ref[last]) & (note_offs <= perf_of_ref[last] + max_hold_s)]
+        t0, p0, rate = last_tempo
+        ends = note_offs[(note_offs > p0) & (note_offs <= p0 + max_hold_s)]
         if not len(ends) or not 0.5 <= rate <= 2.0:
             continue
-        t_off = last / FEATURE_RATE + (ends[0] - perf_of_ref[last]) / rate
+        t_off = t0 + (ends[0] - p0) / rate
         if k + 1 < len(passages) and (t_off >= passages[k + 1][0] / FEATURE_RATE
                                       or ends[0] >= perf_of_ref[passages[k + 1][0]]):
             continue  # the next passage starts first: no rest to bend into
