@@ -517,6 +517,19 @@ def test_repeated_chords_after_a_rest_are_paired_where_the_map_puts_them():
     assert errors.max() < 0.1
 
 
+def test_an_entry_held_long_after_a_tutti_is_paired_where_the_pianist_plays_it():
+    """A rubato pianist in Beethoven Op. 37 I from 480 s enters after a 3.6 s tutti with a lone note and holds it
+    1.9 s, where the concerto's pianist goes on after 0.1 s (``benchmarks/unsure_passages.py``). DTW spreads the hold
+    over the note and put its onset 1.75 s late, beyond the note pairing's 0.6 s early window; the window now
+    reaches back to where the map puts the note before, and the entry is paired where the pianist plays it."""
+    reference, pianist, truth, _ = _rubato_case("Beethoven_Op37_mvt1_Allegro_con_brio.mid", 480.0, 30.0, seed=0,
+                                                room="Jack Lyons Hall, University of York.wav")
+    errors = evaluation.alignment_errors(sync.align(reference, pianist), truth)
+    entry = np.flatnonzero(np.diff(truth[:, 0]) > 3.0)[0] + 1  # the first note after the tutti
+    assert truth[entry + 1, 1] - truth[entry, 1] > 1.5  # held
+    assert errors[entry: entry + 10].max() < 0.1
+
+
 def test_after_a_restart_a_rubato_pianists_second_take_is_followed_note_by_note():
     """A rubato pianist (KV488 I from 250 s) goes back 6 s after a slip near the middle. The re-alignment finds
     the restart; paired note by note take by take, the onsets from 2 s after the second take passes the slip are

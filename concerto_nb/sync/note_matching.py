@@ -29,7 +29,8 @@ MIN_SIMILARITY = 0.3
 #: map's tempo: a breath of 0.4 s costs about what one well-matched note gains (``benchmarks/expressive.py``).
 TEMPO_CHANGE_COST = 1.0
 #: How much later (s) than the map a performance onset may be paired: a fermata held 2.5 s, which the map spreads
-#: over the next bar; earlier than the map, ``early_s`` (``benchmarks/expressive.py``, "Note-level matching").
+#: over the next bar; earlier than the map, ``early_s`` or back to where it puts the reference onset before, at
+#: most as much (``benchmarks/expressive.py``, "Note-level matching"; ``benchmarks/unsure_passages.py``).
 LATE_S = 3.0
 #: Reference seconds from which a gap between passages is a rest whose onsets are not paired. DTW spreads a 3 s
 #: pause over the note after it and leaves a gap of 2-3 s with that note inside (at 2 s it is left out); at 5 s the
@@ -115,7 +116,9 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     Notebook: ``04_music_synchronization``.
 
     A candidate pair :math:`(k, j)` has performance onset :math:`j` from ``early_s`` before to ``late_s`` after
-    where the map puts reference onset :math:`k` (``predicted``) and gain
+    where the map puts reference onset :math:`k` (``predicted``), or from where it puts onset :math:`k - 1` if that
+    is earlier (at most ``late_s`` before): where the pianist holds a lone note, DTW spreads the hold over the note
+    and puts its onset late by up to the hold's length. Its gain is
     :math:`s_{kj} = \\langle v_k, w_j \\rangle - s_{min}`, kept where positive. From pair :math:`(k', j')` to
     :math:`(k, j)` the performance takes :math:`\\tau_j - \\tau_{j'}` where the reference takes
     :math:`t_k - t_{k'}`; at the map's local tempo :math:`r_k` (performance seconds per reference second) that is
@@ -153,10 +156,10 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     pairs : np.ndarray of int [shape=(P, 2)]
         ``(k, j)`` indices, increasing in both columns.
     """
-    return _best_chain(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo,
-                                     early_s=early_s, late_s=late_s, min_similarity=min_similarity,
+    options = _matching_options(dict(early_s=early_s, late_s=late_s, min_similarity=min_similarity,
                                      tempo_change_cost=tempo_change_cost, lookback=lookback,
-                                     new_chain_cost=new_chain_cost, long_link_s=long_link_s))
+                                     new_chain_cost=new_chain_cost, long_link_s=long_link_s), predicted)
+    return _best_chain(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options))
 
 
 def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: np.ndarray,
@@ -199,16 +202,19 @@ def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: 
     >>> pairs.tolist(), sync.pairing_margins(t_ref, v_ref, t_perf, v_perf, t_ref, np.ones(3), pairs).round(2).tolist()
     ([[0, 0], [1, 1], [2, 2]], [inf, inf, 0.4])
     """
-    options = _matching_options(matching)
+    options = _matching_options(matching, predicted)
     return _margins(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options),
                     times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, pairs, far_s, options)
 
 
-def _matching_options(matching: dict) -> dict:
-    """:func:`match_onset_events`' keyword options: its defaults, updated with ``matching``."""
+def _matching_options(matching: dict, predicted: np.ndarray) -> dict:
+    """:func:`match_onset_events`' keyword options: its defaults, updated with ``matching``; ``early_s`` becomes
+    each reference onset's own window, back to where the map puts the onset before it (``predicted``)."""
     options = {name: parameter.default for name, parameter in inspect.signature(match_onset_events).parameters.items()
                if parameter.kind is parameter.KEYWORD_ONLY}
     options.update(matching)
+    since_previous = np.diff(predicted, prepend=-np.inf)  # performance seconds from the onset before
+    options["early_s"] = np.clip(since_previous, options["early_s"], max(options["early_s"], options["late_s"]))
     return options
 
 
@@ -229,7 +235,8 @@ def _margins(ahead, times_ref, vectors_ref, times_perf, vectors_perf, predicted,
     if ahead is None or not len(pairs):
         return np.full(len(pairs), np.inf)
     # backwards in time: the candidates are the same, in the reverse order (k falling, then j falling)
-    backward = dict(options, early_s=options["late_s"], late_s=options["early_s"])
+    early, late = (np.broadcast_to(options[key], len(times_ref)) for key in ("early_s", "late_s"))
+    backward = dict(options, early_s=late[::-1], late_s=early[::-1])
     _, _, _, behind, _ = _chain_values(-times_ref[::-1], vectors_ref[::-1], -times_perf[::-1], vectors_perf[::-1],
                                        -predicted[::-1], tempo[::-1], **backward)
     ks, js, gains, total, _ = ahead
@@ -251,10 +258,12 @@ def _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, t
                   min_similarity, tempo_change_cost, lookback, new_chain_cost, long_link_s):
     """:func:`match_onset_events`' dynamic programme: every candidate pair ``(ks[i], js[i])`` with its gain, the
     best total :math:`V` of a chain ending in it and the pair it continues (``previous``, -1 for none); None
-    without candidates."""
+    without candidates. ``early_s`` and ``late_s``: how far before and after ``predicted`` each reference onset's
+    candidates lie, one value for all or one per onset (:func:`_matching_options`)."""
     nodes = []  # (k, j, gain) of every candidate pair, in order of k
+    early_s, late_s = np.broadcast_to(early_s, len(predicted)), np.broadcast_to(late_s, len(predicted))
     for k, at in enumerate(predicted):
-        near = np.flatnonzero((times_perf >= at - early_s) & (times_perf <= at + late_s))
+        near = np.flatnonzero((times_perf >= at - early_s[k]) & (times_perf <= at + late_s[k]))
         gain = vectors_perf[near] @ vectors_ref[k] - min_similarity
         nodes.extend((k, j, g) for j, g in zip(near[gain > 0], gain[gain > 0]))
     if not nodes:
@@ -356,7 +365,8 @@ def snap_to_onsets(time_map: np.ndarray, onsets_ref: np.ndarray, onsets_perf: np
     tempo = (map_times(time_map, times_ref + tempo_window_s)
              - map_times(time_map, times_ref - tempo_window_s)) / (2 * tempo_window_s)
     matching.setdefault("long_link_s", tempo_window_s)  # a link longer than the tempo's half-span: a rest
-    options, predicted = _matching_options(matching), map_times(time_map, times_ref)
+    predicted = map_times(time_map, times_ref)
+    options = _matching_options(matching, predicted)
     # match_onset_events, with the programme's values kept for the margins
     chain = _chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options)
     pairs = _best_chain(chain)
