@@ -156,10 +156,10 @@ def match_onset_events(times_ref: np.ndarray, vectors_ref: np.ndarray, times_per
     pairs : np.ndarray of int [shape=(P, 2)]
         ``(k, j)`` indices, increasing in both columns.
     """
-    options = _matching_options(dict(early_s=early_s, late_s=late_s, min_similarity=min_similarity,
-                                     tempo_change_cost=tempo_change_cost, lookback=lookback,
-                                     new_chain_cost=new_chain_cost, long_link_s=long_link_s), predicted)
-    return _best_chain(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo, **options))
+    return _best_chain(_chain_values(times_ref, vectors_ref, times_perf, vectors_perf, predicted, tempo,
+                                     early_s=_early_windows(predicted, early_s, late_s), late_s=late_s,
+                                     min_similarity=min_similarity, tempo_change_cost=tempo_change_cost,
+                                     lookback=lookback, new_chain_cost=new_chain_cost, long_link_s=long_link_s))
 
 
 def pairing_margins(times_ref: np.ndarray, vectors_ref: np.ndarray, times_perf: np.ndarray,
@@ -213,9 +213,15 @@ def _matching_options(matching: dict, predicted: np.ndarray) -> dict:
     options = {name: parameter.default for name, parameter in inspect.signature(match_onset_events).parameters.items()
                if parameter.kind is parameter.KEYWORD_ONLY}
     options.update(matching)
-    since_previous = np.diff(predicted, prepend=-np.inf)  # performance seconds from the onset before
-    options["early_s"] = np.clip(since_previous, options["early_s"], max(options["early_s"], options["late_s"]))
+    options["early_s"] = _early_windows(predicted, options["early_s"], options["late_s"])
     return options
+
+
+def _early_windows(predicted: np.ndarray, early_s: float, late_s: float) -> np.ndarray:
+    """How far before where the map puts each reference onset (``predicted``) its candidates start: ``early_s``, or
+    back to where the map puts the onset before if that is earlier, at most ``late_s`` (:func:`match_onset_events`)."""
+    since_previous = np.diff(predicted, prepend=-np.inf)  # performance seconds from the onset before
+    return np.clip(since_previous, early_s, max(early_s, late_s))
 
 
 def _best_chain(chain) -> np.ndarray:
