@@ -234,8 +234,8 @@ def render_corpus_stems(cache_dir, progress: bool = True, soundfonts=None) -> di
 def _save_stems(path: Path, **stems):
     """Cache rendered stems as ``.npz`` of float16, atomically: an interrupted render leaves no half-written file.
 
-    Half precision halves the cache (about 1.7 GB for every concerto and corpus work in three soundfonts, which
-    ``make test`` renders): its rounding error, 66 dB below each sample, is far under what the network can separate.
+    Half precision halves the cache (about 1.7 GB for every concerto and corpus work in three soundfonts): its
+    rounding error, 66 dB below each sample, is far under what the network can separate.
     """
     def write(tmp):
         with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to the temporary name

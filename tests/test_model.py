@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from concerto_nb import adaptation, data, evaluation, mixes as random_mixes, model, separation, sync
@@ -11,6 +12,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import train  # noqa: E402  (scripts/train.py)
 
 from conftest import SHARED
+
+#: The recipe's concertos, before :func:`few_training_pieces` narrows them.
+ALL_TRAIN_PIECES = list(train.TRAIN_PIECES)
+
+
+@pytest.fixture(scope="module")
+def training_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("training_cache")
+
+
+@pytest.fixture
+def few_training_pieces(monkeypatch, training_cache):
+    """The training recipe on a few minutes of its material, rendered into a cache of its own (returned): the
+    three soundfonts, one concerto movement with a held-out window and three corpus works of each kind, cut at
+    30 s. All of it takes about 10 minutes to render; ``scripts/train.py`` renders it once into ``data/cache``."""
+    corpus = ("corelli/opus3no1/1grave.xml", "weber/concertino_clarinet", "chopin/mazurka06-2.krn")
+    monkeypatch.setattr(train, "TRAIN_PIECES", ["Bach_BWV1055_mov1-allegro.mid"])
+    monkeypatch.setattr(train, "CORPUS_WORKS", {work: train.CORPUS_WORKS[work] for work in corpus})
+    monkeypatch.setattr(train, "CORPUS_MAX_S", 30.0)
+    return training_cache
 
 
 def test_shipped_weights_are_small_and_load():
@@ -59,8 +80,8 @@ def test_saved_weights_load_as_they_were_and_a_rewritten_file_is_loaded_again(tm
     assert model.load_model(path).config["hidden"] == 8
 
 
-def test_training_is_reproducible_and_resumable(tmp_path):
-    kwargs = dict(steps=4, batch_size=2, seed=3, progress=False, log_every=2)
+def test_training_is_reproducible_and_resumable(tmp_path, few_training_pieces):
+    kwargs = dict(steps=4, batch_size=2, seed=3, progress=False, log_every=2, cache_dir=few_training_pieces)
     a = train.train(SHARED, out_path=tmp_path / "a.pt", checkpoint=tmp_path / "ck_a.pt", **kwargs)
     # the same run, interrupted after 2 steps and resumed from its checkpoint
     b1 = train.train(SHARED, out_path=tmp_path / "b.pt", checkpoint=tmp_path / "ck_b.pt", stop_after=2, **kwargs)
@@ -111,8 +132,6 @@ def test_adaptation_is_bounded_and_skips_without_solo_passages(demo22):
     changed = {n for n, p in head.named_parameters() if not torch.equal(p, shipped[n])}
     assert changed and all(n.startswith(adaptation.HEAD) for n in changed)  # the recurrent core untouched
     tutti = demo22["orchestra"][: 10 * sync.SYNC_SR]
-    import pytest
-
     with pytest.warns(UserWarning, match="no piano-only passage"):
         same, info = adaptation.adapt(tutti, sync.SYNC_SR, max_steps=3)
     assert same is model.load_model() and "skipped" in info
@@ -134,8 +153,6 @@ def test_adaptation_fine_tunes_longer_on_a_movement_s_worth_of_solo_passages(dem
 
 
 def test_an_adaptation_that_gives_the_piano_away_is_rejected(demo22, monkeypatch):
-    import pytest
-
     from concerto_nb import adaptation
 
     mix = demo22["concerto"]
@@ -169,7 +186,7 @@ def test_adaptation_on_a_real_recordings_own_solo_passages_separates_it_better()
     assert info["steps"] == 100 and gain > 1.5  # benchmarks/real_mixes.py --tta: +3.7 dB with 200 steps
 
 
-def test_training_never_sees_the_held_out_excerpts():
+def test_training_never_sees_the_held_out_excerpts(few_training_pieces):
     sr = model.SR
     ramp = np.arange(600 * sr, dtype=np.float64)
     parts = train._without_held_out(ramp, (450.0, 540.0), train.HELD_OUT_MARGIN_S)
@@ -177,12 +194,12 @@ def test_training_never_sees_the_held_out_excerpts():
     assert len(parts) == 2 and kept.min() == 0 and kept.max() == ramp[-1]
     held = (kept >= (450 - train.HELD_OUT_MARGIN_S) * sr) & (kept < (540 + train.HELD_OUT_MARGIN_S) * sr)
     assert not held.any() and len(kept) == len(ramp) - 100 * sr
-    assert train.HELD_OUT_PIANO not in train.REAL_PIANO
-    stems = train.render_training_stems(SHARED, train.DEFAULT_CACHE, progress=False)
+    assert train.HELD_OUT_PIANO not in train.REAL_PIANO and set(train.HELD_OUT) <= set(ALL_TRAIN_PIECES)
+    stems = train.render_training_stems(SHARED, few_training_pieces, progress=False)
     expected = 0  # every rendered sample minus the held-out windows and their margins
     for piece in train.TRAIN_PIECES:
         for sf in train.TRAIN_SOUNDFONTS:
-            with np.load(train.DEFAULT_CACHE / f"{piece[:-4]}.{sf}.npz") as z:
+            with np.load(few_training_pieces / f"{piece[:-4]}.{sf}.npz") as z:
                 n = len(z["orchestra"])
             expected += n
             if piece in train.HELD_OUT:
@@ -200,8 +217,8 @@ def test_training_never_sees_the_held_out_excerpts():
     assert stems["orchestra_real"][0] is stems["orchestra"][-1]  # the Brahms clip without its held-out end
 
 
-def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share():
-    corpus = train.render_corpus_stems(train.DEFAULT_CACHE, progress=False)
+def test_corpus_works_are_rendered_with_each_soundfont_and_drawn_at_their_share(few_training_pieces):
+    corpus = train.render_corpus_stems(few_training_pieces, progress=False)
     ensembles = [w for w, roles in train.CORPUS_WORKS.items() if roles == "ensemble"]
     solo_piano = [w for w, roles in train.CORPUS_WORKS.items() if roles == "piano"]
     with_piano = [w for w, roles in train.CORPUS_WORKS.items() if roles != "ensemble"]
@@ -285,11 +302,10 @@ def test_the_waveform_term_of_the_loss_is_the_piano_error_that_sdr_measures(demo
     assert abs(term - np.mean(errors)) < 0.05 and -30 < term < 0
 
 
-def test_a_checkpoint_of_another_run_is_refused_not_mixed_in(tmp_path):
-    kwargs = dict(batch_size=2, seed=3, progress=False, log_every=1, checkpoint=tmp_path / "ck.pt")
+def test_a_checkpoint_of_another_run_is_refused_not_mixed_in(tmp_path, few_training_pieces):
+    kwargs = dict(batch_size=2, seed=3, progress=False, log_every=1, checkpoint=tmp_path / "ck.pt",
+                  cache_dir=few_training_pieces)
     train.train(SHARED, out_path=tmp_path / "a.pt", steps=4, stop_after=1, **kwargs)
-    import pytest
-
     with pytest.raises(ValueError, match="another training run"):
         train.train(SHARED, out_path=tmp_path / "b.pt", steps=8, **kwargs)
     assert not (tmp_path / "b.pt").exists()
