@@ -9,9 +9,9 @@ once into ``data/cache/expressive/``. The pianist's recording is warped onto the
 the pianist (what ``playalong`` has), or along the true map. Piano masks, each applied to the mixture's STFT (the
 orchestra is the rest), against the oracle IRM and the blind network in one run:
 
-- ``blind x where it sounds``: the network's mask, cut to zero where a spectrogram has nothing within 40 dB of its
-  loudest bins (a max over 3 bins), faded in over 20 dB. With the true piano stem's own spectrogram, an upper
-  bound of what *where the piano plays* adds;
+- ``blind x where it sounds``: the network's mask, cut to zero where a spectrogram (a max over 3 bins) is 40 dB
+  or more below its loudest bins, kept whole from 20 dB below. With the true piano stem's own spectrogram, an
+  upper bound of what *where the piano plays* adds;
 - ``how loud``: the spectrogram scaled by one gain per frequency bin (the median ratio of the network's piano
   estimate to it where both sound), divided by the mixture's magnitude. With the true stem, an upper bound of
   what *how loud the piano is* adds;
@@ -39,7 +39,8 @@ def stft(y):
 
 
 def where_it_sounds(spectrogram, *, range_db=40.0, fade_db=20.0):
-    """1 where ``spectrogram`` (max over 3 bins) is within ``range_db`` of its loudest bins, 0 ``fade_db`` below."""
+    """0 where ``spectrogram`` (a max over 3 bins) is ``range_db`` or more below its loudest bins (the 99.5th
+    percentile), 1 from ``range_db - fade_db`` below, linear in dB between."""
     from scipy.ndimage import maximum_filter
 
     db = 20 * np.log10(maximum_filter(spectrogram, size=(3, 1)) + 1e-9)
@@ -47,12 +48,11 @@ def where_it_sounds(spectrogram, *, range_db=40.0, fade_db=20.0):
 
 
 def how_loud(spectrogram, blind_mask, mixture_mag):
-    """``spectrogram`` at the level of the network's piano estimate (one gain per bin), over the mixture."""
+    """``spectrogram`` at the level of the network's piano estimate (one gain per bin: the median ratio of the two
+    where both sound), over the mixture's magnitude."""
     sounding = (spectrogram > 1e-3 * spectrogram.max()) & (mixture_mag > 1e-6)
-    ratio = np.where(sounding, blind_mask * mixture_mag / (spectrogram + 1e-9), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # bins where the spectrogram never sounds: no gain, no piano
-        gain = np.nan_to_num(np.nanmedian(ratio, axis=1))[:, None]
+    ratio = np.ma.masked_where(~sounding, blind_mask * mixture_mag / (spectrogram + 1e-9))
+    gain = np.ma.median(ratio, axis=1).filled(0.0)[:, None]  # a bin where the spectrogram never sounds: no piano
     return np.clip(gain * spectrogram / (mixture_mag + 1e-9), 0.0, 1.0)
 
 
