@@ -25,8 +25,9 @@ def training_cache(tmp_path_factory):
 @pytest.fixture
 def few_training_pieces(monkeypatch, training_cache):
     """The training recipe on a few minutes of its material, rendered into a cache of its own (returned): the
-    three soundfonts, one concerto movement with a held-out window and three corpus works of each kind, cut at
-    30 s. All of it takes about 10 minutes to render; ``scripts/train.py`` renders it once into ``data/cache``."""
+    three soundfonts, one concerto movement with a held-out window, and three corpus works (an ensemble, a clarinet
+    and piano, a piano piece) cut at 30 s. All of it takes about 10 minutes to render; ``scripts/train.py`` renders
+    it once into ``data/cache``."""
     corpus = ("corelli/opus3no1/1grave.xml", "weber/concertino_clarinet", "chopin/mazurka06-2.krn")
     monkeypatch.setattr(train, "TRAIN_PIECES", ["Bach_BWV1055_mov1-allegro.mid"])
     monkeypatch.setattr(train, "CORPUS_WORKS", {work: train.CORPUS_WORKS[work] for work in corpus})
