@@ -209,6 +209,13 @@ def test_a_reference_cut_mid_note_ends_where_the_pianist_reaches_the_cut():
     assert any("holds its last sound" in w for w in warned) and not any("slower" in w for w in warned), warned
 
 
+def test_onset_events_of_a_recording_whose_only_peak_is_its_last_frames_are_none():
+    onsets = np.zeros((88, 50), np.float32)
+    onsets[:, 48] = 1.0  # a click where a recording is cut: left out, and nothing else stands out
+    times, vectors = sync.onset_events(onsets)
+    assert times.shape == (0,) and vectors.shape == (0, 88)
+
+
 def test_semitone_flux_refinement_undoes_an_offset(demo22):
     """On the real demo pair, onsets per semitone pull a map that is 70 ms late back onto the notes."""
     truth, onsets = data.demo_time_map(), data.demo_onsets()

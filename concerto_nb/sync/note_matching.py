@@ -96,7 +96,7 @@ def onset_events(onsets: np.ndarray, *, min_gap_s: float = 0.04, context_s: floa
     # not in the last 60 ms: a recording cut mid-note ends in a click, whose flux peaks in every band within half
     # a window of the end (Op. 37 rubato in benchmarks/expressive.py: paired with the pianist's last note)
     idx = idx[(idx > 0) & (idx < len(strength) - 3)]
-    idx = idx[np.concatenate([[True], np.diff(idx) > 1])]  # a flat top of two frames is one onset
+    idx = idx[np.diff(idx, prepend=-2) > 1]  # a flat top of two frames is one onset
     y0, y1, y2 = strength[idx - 1], strength[idx], strength[idx + 1]
     curvature = y0 - 2 * y1 + y2
     # the parabola's vertex, where it bends down; half a frame at most either way
