@@ -33,12 +33,6 @@ from concerto_nb import evaluation, model, render, separation, sync  # noqa: E40
 from expressive import HOME, PIECES, SR, make_case, salamander_samples  # noqa: E402
 
 
-def stft(y):
-    import librosa
-
-    return librosa.stft(y, n_fft=model.N_FFT, hop_length=model.HOP)
-
-
 def where_it_sounds(spectrogram, *, range_db=40.0, fade_db=20.0):
     """0 where ``spectrogram`` (a max over 3 bins) is ``range_db`` or more below its loudest bins (the 99.5th
     percentile), 1 from ``range_db - fade_db`` below, linear in dB between."""
@@ -70,9 +64,13 @@ def main():
             orchestra = mixture - piano
             X, blind = model.stft_and_mask(mixture, SR)
             mag = np.abs(X)
-            separated = librosa.istft(blind * X, hop_length=model.HOP, n_fft=model.N_FFT, length=len(mixture))
+
+            def masked(mask):  # the piano a mask gives, with the mixture's phase
+                return librosa.istft(mask * X, hop_length=model.HOP, n_fft=model.N_FFT, length=len(mixture))
+
+            separated = masked(blind)
             aligned = sync.align(separated, audio["pianist"])
-            spectrograms = {"true piano stem": np.abs(stft(piano))}
+            spectrograms = {"true piano stem": np.abs(librosa.stft(piano, n_fft=model.N_FFT, hop_length=model.HOP))}
             for which, time_map in (("pianist, aligned", aligned), ("pianist, true map", true_map)):
                 spectrograms[which] = separation.warped_pianist(audio["pianist"], SR, time_map,
                                                                 n_frames=X.shape[1],
@@ -83,9 +81,7 @@ def main():
                 loud = how_loud(spectrogram, blind, mag)
                 masks = {f"blind x where it sounds ({which})": blind * where_it_sounds(spectrogram),
                          f"how loud ({which})": loud, f"blind and how loud, mean ({which})": 0.5 * (blind + loud)}
-                for name, mask in masks.items():
-                    estimates[name] = librosa.istft(mask * X, hop_length=model.HOP, n_fft=model.N_FFT,
-                                                    length=len(mixture))
+                estimates.update({name: masked(mask) for name, mask in masks.items()})
             for name, estimate in estimates.items():
                 bleed = evaluation.bss_eval([piano, orchestra], [estimate, mixture - estimate], SR)["sir"][1]
                 scores.setdefault(name, []).append((evaluation.sdr(piano, estimate),
