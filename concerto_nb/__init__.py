@@ -11,7 +11,7 @@ Stages, one module each (synchronization a subpackage by concern, as synctoolbox
 - :mod:`concerto_nb.practice` - a practice track of a passage: slower, counted in, clicks, loops, or following a take
 - :mod:`concerto_nb.io`, :mod:`concerto_nb.data`, :mod:`concerto_nb.render`, :mod:`concerto_nb.evaluation`
 """
-__version__ = "0.19.3"
+__version__ = "0.20.0"
 
 # The top-level functions are imported on first use (PEP 562), so that ``concerto-nb`` starts, and can be
 # interrupted cleanly, before numpy and the stage modules load.
@@ -21,8 +21,8 @@ _EXPORTS = {"load_audio": "io", "save_audio": "io", "mix": "mixing", "playalong"
 __all__ = ["load_audio", "save_audio", "separate", "align", "warp", "mix", "playalong", "__version__"]
 
 
-_MODULES = ("adaptation", "cli", "data", "evaluation", "io", "mixes", "mixing", "model", "performance", "pipeline",
-            "plots", "practice", "render", "separation", "sync", "tsm", "widgets")
+_MODULES = ("adaptation", "cli", "data", "evaluation", "informed", "io", "mixes", "mixing", "model", "performance",
+            "pipeline", "plots", "practice", "render", "separation", "sync", "tsm", "widgets")
 
 
 def __getattr__(name):
