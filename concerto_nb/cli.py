@@ -1,6 +1,6 @@
 """The ``concerto-nb`` command line: one subcommand per stage, plus the whole play-along.
 
-    concerto-nb separate MIX.wav -o DIR
+    concerto-nb separate MIX.wav -o DIR [--pianist PIANO.wav [--map map.csv]]
     concerto-nb align REFERENCE.wav PERFORMANCE.wav -o map.csv
     concerto-nb warp AUDIO.wav --map map.csv -o OUT.wav
     concerto-nb playalong CONCERTO.wav PIANO.wav -o DIR
@@ -25,12 +25,20 @@ __all__ = ["main"]
 def _separate(args):
     from . import io, separation
 
-    with io.OutputFolder(args.output, ("piano.wav", "orchestra.wav"), force=args.force, inputs=[args.mix]) as out:
+    if args.map and not args.pianist:
+        raise ValueError("--map is the map from the concerto to --pianist's recording: give --pianist too")
+    inputs = [args.mix, *([args.pianist] if args.pianist else []), *([args.map] if args.map else [])]
+    with io.OutputFolder(args.output, ("piano.wav", "orchestra.wav"), force=args.force, inputs=inputs) as out:
         y, sr = io.load_audio(args.mix, mono=False)
+        side = {}
+        if args.pianist:
+            pianist, pianist_sr = io.load_audio(args.pianist, mono=False)
+            side = {"pianist": pianist, "pianist_sr": pianist_sr,
+                    "time_map": io.load_time_map(args.map) if args.map else None}
         piano, orchestra = separation.separate(y, sr, method=args.method, reconstruction=args.reconstruction,
                                                adapt=args.adapt, piano_only=args.piano_only,
                                                orchestra_only=args.orchestra_only, progress=True,
-                                               smooth=(3, 3) if args.smooth else None)
+                                               smooth=(3, 3) if args.smooth else None, **side)
         for name, stem in (("piano.wav", piano), ("orchestra.wav", orchestra)):
             io.save_audio(out.path(name), stem, sr)
     for path in out.targets.values():
@@ -75,7 +83,7 @@ def _playalong(args):
                                 separation_method=args.separation, tsm_method=args.tsm,
                                 balance_db=args.balance_db, reverb=args.reverb, progress=not args.quiet,
                                 accept_low_confidence=args.accept_low_confidence, keep_pitch=args.keep_pitch,
-                                adapt=args.adapt)
+                                adapt=args.adapt, informed=not args.blind)
     keys = ("timings_s", *(["adaptation"] if report["adaptation"] else []), "alignment", "tuning", "levels", "outputs")
     print(json.dumps({k: report[k] for k in keys}, indent=2))
 
@@ -164,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="piano-only passages in seconds, e.g. 95-130,400-455 (default: found automatically)")
     s.add_argument("--orchestra-only", type=_passages, default=None, metavar="A-B,...",
                    help="orchestra-only passages in seconds (default: found automatically)")
+    s.add_argument("--pianist", default=None, metavar="PIANO",
+                   help="your recording of the piano part: informed separation (model only)")
+    s.add_argument("--map", default=None, metavar="CSV",
+                   help="time map from MIX to --pianist (`concerto-nb align`; default: computed)")
     s.set_defaults(func=_separate)
 
     s = sub.add_parser("align", help="time map from a reference to a performance (CSV)")
@@ -201,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--adapt", action="store_true",
                    help="fine-tune the separation on the concerto's own solo passages first (1-4 min; worth it on "
                         "real recordings)")
+    s.add_argument("--blind", action="store_true",
+                   help="warp the blind separation's orchestra (by default the concerto is separated again with "
+                        "your recording as side information)")
     s.set_defaults(func=_playalong)
 
     s = sub.add_parser("practice", help="the orchestra of a passage for practice: slower, counted in, clicks, "

@@ -62,7 +62,8 @@ class _Stages:
 
 def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_method: str = "model",
               tsm_method: str = "hps", balance_db: float = -3.0, reverb: float = 0.25, progress: bool = True,
-              accept_low_confidence: bool = False, keep_pitch: bool = False, adapt: bool = False) -> dict:
+              accept_low_confidence: bool = False, keep_pitch: bool = False, adapt: bool = False,
+              informed: bool = True) -> dict:
     """Make the play-along: separate, align, warp, mix; write the outputs and a report.
 
     Notebook: ``00_overview``.
@@ -98,6 +99,11 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         (:func:`concerto_nb.adaptation.adapt`: one to four minutes). Worth it on real recordings, whose pianos,
         sections and halls the network never heard (``benchmarks/real_mixes.py --tta``); the report's
         ``adaptation`` gives the passages and steps, or why it was skipped or rejected.
+    informed : bool
+        With ``separation_method="model"``: once aligned, separate the concerto again with the pianist's recording
+        as side information (:func:`concerto_nb.separation.separate`'s ``pianist``, :mod:`concerto_nb.informed`),
+        and warp that orchestra. The report's ``informed_separation`` says whether it was used. ``False``: the
+        blind separation's orchestra.
 
     Raises
     ------
@@ -120,7 +126,9 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
     if adapt and separation_method != "model":
         raise ValueError("test-time adaptation fine-tunes the network: it needs separation_method 'model'")
     outputs = io.OutputFolder(out_dir, OUTPUTS, force=force, inputs=(concerto, pianist))
-    stages = _Stages(["load", *(["adapt"] if adapt else []), "separate", "align", "warp", "mix", "write"], progress)
+    informed = informed and separation_method == "model"
+    stages = _Stages(["load", *(["adapt"] if adapt else []), "separate", "align",
+                      *(["separate informed"] if informed else []), "warp", "mix", "write"], progress)
     with outputs, stages:
         (y_concerto, sr_c), (y_pianist, sr) = stages.run(
             "load", lambda: (io.load_audio(concerto, mono=False), io.load_audio(pianist, mono=False))
@@ -143,7 +151,9 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         # only mono 22 kHz copies are needed from here on: free the full-rate ones (long recordings)
         ref = io.resample(io.to_mono(piano_est), sr_c, sync.SYNC_SR)
         mixture = io.resample(io.to_mono(y_concerto), sr_c, sync.SYNC_SR)
-        del piano_est, y_concerto
+        del piano_est
+        if not informed:
+            del y_concerto
 
         perf = io.resample(io.to_mono(y_pianist), sr, sync.SYNC_SR)
         time_map, details = stages.run("align", sync.align, ref, perf, mixture=mixture, return_details=True)
@@ -166,9 +176,15 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
         for msg in report_warnings:
             warnings.warn(msg, stacklevel=2)
         del ref, mixture, perf
-        orchestra_est = io.resample(orchestra_est, sr_c, sr)
         if details["jumps"]:  # the orchestra goes back (restart) or ahead (skip) with the pianist
             time_map = sync.time_map_with_jumps(time_map, details["jumps"])
+        if informed:  # the aligned pianist tells the network how loud the concerto's piano is, bin by bin
+            del orchestra_est
+            _, orchestra_est = stages.run("separate informed", separation.separate, y_concerto, sr_c, net=net,
+                                          pianist=y_pianist, pianist_sr=sr, time_map=time_map, pianist_cents=cents,
+                                          progress=progress)
+            del y_concerto
+        orchestra_est = io.resample(orchestra_est, sr_c, sr)
         orchestra_warped = stages.run("warp", tsm.warp, orchestra_est, sr, time_map, method=tsm_method,
                                       semitones=shift_cents / 100.0, progress=progress)
         # the map ends with the pianist's recording at the alignment's rate: at theirs, a sample more at most
@@ -190,6 +206,7 @@ def playalong(concerto, pianist, out_dir, *, force: bool = False, separation_met
             "sample_rate": sr,
             "duration_s": durations,
             "separation_method": separation_method,
+            "informed_separation": informed,
             "tsm_method": tsm_method,
             "adaptation": adaptation_report,
             "timings_s": stages.timings,

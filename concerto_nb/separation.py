@@ -26,7 +26,9 @@ at the cost of a little bleed (:func:`concerto_nb.evaluation.bss_eval` shows the
 
 **The pianist's recording as side information** (:func:`warped_pianist`): once aligned (stage 3), the user's
 own recording of the piano part can be warped onto the concerto's frames, moved to the concerto's tuning; it says
-which partials the piano holds in each frame. Notebook ``01`` uses it for score-informed NMF.
+which partials the piano holds in each frame. ``separate(..., pianist=...)`` gives it to
+:class:`concerto_nb.informed.InformedNet`, which corrects the blind mask (informed separation, what ``playalong``
+uses); notebook ``01`` also uses it for score-informed NMF.
 
 The piano estimate is band-limited to 11 kHz (the network's band); the orchestra is the
 mixture minus the piano at the input's own rate, so the two always add up to the input.
@@ -48,8 +50,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "hpss_masks", "sharpen_mask", "wiener_gain", "smooth_mask",
-           "multichannel_wiener", "mixture_and_mask", "warped_pianist"]
+__all__ = ["METHODS", "RECONSTRUCTIONS", "separate", "pianist_side_information", "hpss_masks", "sharpen_mask",
+           "wiener_gain", "smooth_mask", "multichannel_wiener", "mixture_and_mask", "warped_pianist"]
 
 METHODS = ("model", "hpss")
 RECONSTRUCTIONS = ("mask", "wiener", "em")
@@ -283,9 +285,45 @@ def _between(values: np.ndarray, position: np.ndarray, axis: int) -> np.ndarray:
     return values[:, lo] * (1 - w) + values[:, hi] * w
 
 
+def pianist_side_information(y: np.ndarray, sr: int, pianist: np.ndarray, pianist_sr: int, *, time_map=None,
+                             net=None, progress: bool = False):
+    """What informed separation needs beside the concerto: the map from the concerto to the pianist's recording
+    and how many cents the pianist plays above it.
+
+    Notebook: ``01_source_separation``.
+
+    Without ``time_map``, the concerto is separated blindly and its piano aligned to the pianist
+    (:func:`concerto_nb.sync.align`, which also gives the pitch difference, a transposition included); with one,
+    only the tunings are compared (:func:`librosa.estimate_tuning`, within a semitone).
+
+    Returns
+    -------
+    time_map : np.ndarray [shape=(K, 2) or (K, 3)]
+        Concerto seconds -> pianist seconds (a third column numbers the segments of a map with jumps).
+    cents : float
+    """
+    import librosa
+
+    from . import io, sync
+
+    if time_map is not None:
+        tuning = [librosa.estimate_tuning(y=io.resample(io.to_mono(a), rate, sync.SYNC_SR), sr=sync.SYNC_SR)
+                  for a, rate in ((y, sr), (pianist, pianist_sr))]
+        return np.asarray(time_map, dtype=float), 100.0 * float(tuning[1] - tuning[0])
+    piano, _ = separate(y, sr, net=net, progress=progress)
+    ref = io.resample(io.to_mono(piano), sr, sync.SYNC_SR)
+    perf = io.resample(io.to_mono(pianist), pianist_sr, sync.SYNC_SR)
+    time_map, details = sync.align(ref, perf, mixture=io.resample(io.to_mono(y), sr, sync.SYNC_SR),
+                                   return_details=True)
+    if details["jumps"]:
+        time_map = sync.time_map_with_jumps(time_map, details["jumps"])
+    return time_map, float(details["pitch_difference_cents"])
+
+
 def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: str = "mask", adapt: bool = False,
              piano_only=None, orchestra_only=None, chunk_s: float | None = None, progress: bool = False, net=None,
-             smooth=None, **kwargs):
+             smooth=None, pianist=None, pianist_sr: int | None = None, time_map=None, pianist_cents=None,
+             **kwargs):
     """Split a concerto recording into piano and orchestra.
 
     Notebook: ``01_source_separation``.
@@ -320,6 +358,15 @@ def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: s
     smooth : (frames, bins), optional
         With ``method="model"``: median-filter the mask over this neighbourhood first
         (:func:`smooth_mask`: less musical noise, a little more bleed).
+    pianist : np.ndarray [shape=(m,) or (channels, m)], optional
+        The user's recording of the piano part, at ``pianist_sr`` (default ``sr``): informed separation. The blind
+        network's mask is corrected by :class:`concerto_nb.informed.InformedNet`, which reads the pianist's
+        spectrogram warped onto the concerto's frames (:func:`warped_pianist`). With ``method="model"`` only.
+    time_map : np.ndarray [shape=(K, 2) or (K, 3)], optional
+        Concerto seconds -> pianist seconds (:func:`concerto_nb.sync.align`); computed when not given
+        (:func:`pianist_side_information`).
+    pianist_cents : float, optional
+        How many cents the pianist plays above the concerto; estimated when not given.
     **kwargs
         Passed to :func:`hpss_masks` (``method="hpss"``) or :func:`concerto_nb.model.load_model`
         (``weights=PATH``, ``method="model"``).
@@ -352,6 +399,18 @@ def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: s
                 raise ValueError(f"{name} passage {a:g}-{b:g} s lies outside the recording (0-{duration:.1f} s)")
     if adapt and duration < MIN_ADAPT_S:
         raise ValueError(f"test-time adaptation needs at least {MIN_ADAPT_S:.0f} s of audio, got {duration:.2f} s")
+    if pianist is not None:
+        if method != "model":
+            raise ValueError("informed separation corrects the network's mask: it needs method 'model'")
+        pianist_sr = check_sample_rate(pianist_sr or sr)
+        pianist = check_audio(pianist)
+        if time_map is not None:
+            time_map = np.asarray(time_map, dtype=float)
+            if time_map.ndim != 2 or time_map.shape[1] not in (2, 3) or not np.isfinite(time_map).all():
+                raise ValueError("time_map must be rows of finite (concerto_s, pianist_s[, segment])")
+            if time_map[:, 0].max() > duration + 0.5:
+                raise ValueError(f"the time map reaches {time_map[:, 0].max():.2f} s of the concerto, which lasts "
+                                 f"{duration:.2f} s: was it made for this recording?")
     if method == "model":
         from . import model
 
@@ -360,9 +419,21 @@ def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: s
             from .adaptation import adapt as adapt_to
 
             net, _ = adapt_to(y, sr, net, piano_only=piano_only, orchestra_only=orchestra_only, progress=progress)
-        block_fn = lambda b: _separate_block_model(b, sr, net, reconstruction, smooth)  # noqa: E731
+        side = None
+        if pianist is not None:
+            from .informed import load_informed
+
+            if time_map is None or pianist_cents is None:
+                found_map, found_cents = pianist_side_information(y, sr, pianist, pianist_sr, time_map=time_map,
+                                                                  net=net, progress=progress)
+                time_map = found_map if time_map is None else time_map
+                pianist_cents = found_cents if pianist_cents is None else pianist_cents
+            side = {"pianist": pianist, "sr": pianist_sr, "time_map": np.asarray(time_map, dtype=float),
+                    "cents": float(pianist_cents), "net": load_informed()}
+        block_fn = lambda b, start_s: _separate_block_model(b, sr, net, reconstruction, smooth, side,  # noqa: E731
+                                                             start_s)
     else:
-        block_fn = lambda b: _separate_block_hpss(b, sr, **kwargs)  # noqa: E731
+        block_fn = lambda b, start_s: _separate_block_hpss(b, sr, **kwargs)  # noqa: E731
     # blocks and margins on the STFT hop grid give the same frames, so the same masks, as one piece
     if chunk_s is None:
         chunk_s = 120.0 if reconstruction == "em" else 30.0
@@ -375,7 +446,7 @@ def separate(y: np.ndarray, sr: int, *, method: str = "model", reconstruction: s
     for a in tqdm(starts, desc="separate", unit="block", disable=not progress, leave=False):
         b = min(n, a + block)
         lo, hi = max(0, a - margin), min(n, b + margin)
-        p, o = block_fn(y[..., lo:hi])
+        p, o = block_fn(y[..., lo:hi], lo / sr)
         piano[..., a:b] = p[..., a - lo: b - lo]
         orchestra[..., a:b] = o[..., a - lo: b - lo]
     return piano, orchestra
@@ -393,13 +464,22 @@ def _separate_block_hpss(y: np.ndarray, sr: int, **kwargs):
     return piano.astype(np.float32), orchestra.astype(np.float32)
 
 
-def _separate_block_model(y: np.ndarray, sr: int, net, reconstruction: str, smooth=None):
+def _separate_block_model(y: np.ndarray, sr: int, net, reconstruction: str, smooth=None, side=None,
+                          start_s: float = 0.0):
     import librosa
 
     from . import io, model
 
     y22 = io.resample(y, sr, model.SR)
     X, mask, _, _ = mixture_and_mask(y22, model.SR, "model", net)
+    if side is not None:  # the pianist's recording corrects the blind mask (concerto_nb.informed)
+        from .informed import informed_mask
+
+        P, covered = warped_pianist(side["pianist"], side["sr"], side["time_map"], n_frames=X.shape[-1],
+                                    start_s=start_s, cents=side["cents"])
+        if covered.any():  # frames the pianist did not play keep the blind mask
+            mono_mag = np.abs(X) if X.ndim == 2 else np.abs(X.mean(axis=0))
+            mask = np.where(covered, informed_mask(mask, mono_mag, P, side["net"]), mask)
     if smooth is not None:
         mask = smooth_mask(mask, smooth)
     if reconstruction == "em":

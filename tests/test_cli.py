@@ -30,7 +30,8 @@ def test_playalong_outputs_are_together(playalong_demo):
     assert np.median(errors) < 0.05
     saved = json.loads((out / "report.json").read_text())
     assert saved == json.loads(json.dumps(report))
-    assert set(saved["timings_s"]) == {"load", "separate", "align", "warp", "mix", "write"}
+    assert set(saved["timings_s"]) == {"load", "separate", "align", "separate informed", "warp", "mix", "write"}
+    assert saved["informed_separation"] is True  # the pianist's recording informed the orchestra it warped
     assert saved["alignment"]["confidence"] > saved["alignment"]["min_confidence"]
     assert saved["alignment"]["skips_and_repeats"] == saved["alignment"]["uneven_ends"] == saved["warnings"] == []
     assert saved["alignment"]["unsure_passages"] == []  # the demo pianist plays evenly: nothing to doubt
@@ -39,10 +40,11 @@ def test_playalong_outputs_are_together(playalong_demo):
 
 def test_playalong_adapts_to_the_concertos_own_solo_passages(tmp_path, playalong_demo):
     r = run_cli("playalong", data.demo_path("concerto"), data.demo_path("pianist"), "-o", tmp_path / "a", "--adapt",
-                "-q")
+                "--blind", "-q")
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     assert '"adaptation"' in r.stdout and list(report["timings_s"])[:3] == ["load", "adapt", "separate"]
+    assert report["informed_separation"] is False and "separate informed" not in report["timings_s"]
     adaptation = report["adaptation"]
     assert adaptation["steps"] == 200 and not {"skipped", "rejected"} & set(adaptation)
     # the demo opens with 12 s of orchestra alone: the adaptation learnt the orchestra there
