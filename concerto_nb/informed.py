@@ -144,9 +144,6 @@ class InformedNet(nn.Module):
         return torch.sigmoid(blind_logit + delta)
 
 
-_LOADED = {}
-
-
 def load_informed(path=None):
     """The trained :class:`InformedNet` in eval mode (loaded once per file and version of it).
 
@@ -157,18 +154,8 @@ def load_informed(path=None):
     FileNotFoundError
         No weights at ``path`` (``python scripts/train_informed.py`` makes them).
     """
-    path = Path(path or INFORMED_WEIGHTS)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no informed-separation weights; run `python scripts/train_informed.py`")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _LOADED:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        config = {k: int(v) for k, v in state.pop("_config").items()}
-        net = InformedNet(**config)
-        net.load_state_dict({k: v.float() for k, v in state.items()})
-        _LOADED[key] = net.eval()
-    return _LOADED[key]
+    return masknet.load_weights(path or INFORMED_WEIGHTS, InformedNet,
+                                "no informed-separation weights; run `python scripts/train_informed.py`")
 
 
 def informed_mask(blind_mask: np.ndarray, mixture_mag: np.ndarray, pianist_mag: np.ndarray, net=None, *,
@@ -179,16 +166,9 @@ def informed_mask(blind_mask: np.ndarray, mixture_mag: np.ndarray, pianist_mag: 
     Notebook: ``01_source_separation``.
     """
     net = net or load_informed()
-    n = blind_mask.shape[1]
     out = np.empty_like(blind_mask, dtype=np.float32)
-
-    def tensor(a, lo, hi):
-        return torch.from_numpy(np.ascontiguousarray(a[:, lo:hi].T, dtype=np.float32))[None]
-
     with masknet.torch_threads(1), torch.inference_mode():
-        for a in range(0, n, chunk_frames):
-            b = min(n, a + chunk_frames)
-            lo, hi = max(0, a - context_frames), min(n, b + context_frames)
-            m = net(tensor(blind_mask, lo, hi), tensor(mixture_mag, lo, hi), tensor(pianist_mag, lo, hi))
-            out[:, a:b] = m[0].numpy().T[:, a - lo: b - lo]
+        for a, b, lo, hi in masknet.frame_chunks(blind_mask.shape[1], chunk_frames, context_frames):
+            mask = net(*(masknet.frames_tensor(x, lo, hi) for x in (blind_mask, mixture_mag, pianist_mag)))
+            out[:, a:b] = mask[0].numpy().T[:, a - lo: b - lo]
     return out

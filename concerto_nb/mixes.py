@@ -14,7 +14,7 @@ import numpy as np
 
 from . import model as masknet, render
 
-__all__ = ["SEGMENT_S", "RandomMixes", "step_batch", "training_step"]
+__all__ = ["SEGMENT_S", "RandomMixes", "step_batch", "mask_loss", "training_step"]
 
 SEGMENT_S = 6.0  # seconds per training example: several bars of context for the GRU (the shipped recipe)
 
@@ -166,28 +166,27 @@ def step_batch(mixes: RandomMixes, batch_size: int, seed: int, step: int) -> dic
             "P": _magnitudes(torch, piano), "O": _magnitudes(torch, orch)}
 
 
-def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None,
-                  waveform_weight: float = 0.0, batch: dict | None = None) -> float:
-    """One optimisation step on a batch of random mixes that depends only on (seed, step).
+def mask_loss(mask, batch: dict, *, waveform_weight: float = 0.0, bleed_weight: float = 0.0):
+    """The training loss of a piano mask ``(batch, frames, bins)`` on a :func:`step_batch`.
 
     Notebook: ``01_source_separation``.
 
-    The loss is the L1 distance of the masked magnitudes (see the module's docstring), plus
-    ``waveform_weight`` x the error of the piano waveform (soft mask, mixture phase) in dB
-    relative to the mixture: what SDR measures. ``batch``: the step's :func:`step_batch`, if it
-    was made ahead (by a worker process); else it is made here.
+    The L1 distance of the two masked magnitudes to the true stems', relative to the mixture's mean magnitude (so
+    quiet and loud examples count the same), plus ``bleed_weight`` x the part of the orchestra's error where the
+    estimate has too much (the piano left in the orchestra track), plus ``waveform_weight`` x the error of the piano
+    waveform (soft mask, mixture phase) in dB relative to the mixture: what SDR measures.
     """
     import torch
 
-    torch.manual_seed(seed * 1_000_003 + step)
-    if batch is None:
-        batch = step_batch(mixes, batch_size, seed, step)
     X, P, O = batch["X"], batch["P"], batch["O"]
     M = X.abs()
-    mask = net(M)
     # each example weighs the same whatever its level (the mixes range over 30 dB)
     level = M.mean(dim=(1, 2)).clamp_min(1e-6)
-    loss = (((mask * M - P).abs().mean(dim=(1, 2)) + ((1 - mask) * M - O).abs().mean(dim=(1, 2))) / level).mean()
+    orchestra_error = (1 - mask) * M - O
+    loss = (mask * M - P).abs().mean(dim=(1, 2)) + orchestra_error.abs().mean(dim=(1, 2))
+    if bleed_weight:
+        loss = loss + bleed_weight * orchestra_error.clamp_min(0).mean(dim=(1, 2))
+    loss = (loss / level).mean()
     if waveform_weight:
         window = torch.hann_window(masknet.N_FFT)
         estimate = torch.istft((mask * X).transpose(1, 2), masknet.N_FFT, masknet.HOP, window=window,
@@ -196,6 +195,24 @@ def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step
         error = (batch["piano"] - estimate).pow(2).sum(dim=1)
         energy = batch["mixture"].pow(2).sum(dim=1).clamp_min(1e-9)
         loss = loss + waveform_weight * (10 * torch.log10(error / energy + 1e-4)).mean()
+    return loss
+
+
+def training_step(net, opt, mixes: RandomMixes, batch_size: int, seed: int, step: int, clip_norm=None,
+                  waveform_weight: float = 0.0, batch: dict | None = None) -> float:
+    """One optimisation step on a batch of random mixes that depends only on (seed, step).
+
+    Notebook: ``01_source_separation``.
+
+    The loss is :func:`mask_loss`'s. ``batch``: the step's :func:`step_batch`, if it was made ahead (by a worker
+    process); else it is made here.
+    """
+    import torch
+
+    torch.manual_seed(seed * 1_000_003 + step)
+    if batch is None:
+        batch = step_batch(mixes, batch_size, seed, step)
+    loss = mask_loss(net(batch["X"].abs()), batch, waveform_weight=waveform_weight)
     opt.zero_grad()
     loss.backward()
     if clip_norm is not None:

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_model", "save_model", "stft_and_mask",
-           "piano_mask", "loss_curve_path"]
+__all__ = ["SR", "N_FFT", "HOP", "WEIGHTS", "MaskNet", "band_basis", "load_weights", "load_model", "save_model",
+           "stft_and_mask", "piano_mask", "frame_chunks", "loss_curve_path"]
 
 SR = 22050
 N_FFT = 2048
@@ -128,6 +128,31 @@ class MaskNet(nn.Module):
 _LOADED = {}
 
 
+def load_weights(path, network, missing: str):
+    """A ``network`` class (:class:`MaskNet`, :class:`concerto_nb.informed.InformedNet`) with the weights and
+    configuration :func:`save_model` wrote to ``path``, in eval mode; loaded once per file and version of it.
+
+    Notebook: ``01_source_separation``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No weights at ``path``: ``missing`` says how to make them.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: {missing}")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)  # a file written again is loaded again
+    if key not in _LOADED:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        config = {k: int(v) for k, v in state.pop("_config").items()}
+        net = network(**config)
+        net.load_state_dict({k: v.float() for k, v in state.items()})
+        _LOADED[key] = net.eval()
+    return _LOADED[key]
+
+
 def load_model(path=None):
     """The trained :class:`MaskNet` in eval mode (loaded once per file and version of it).
 
@@ -138,18 +163,7 @@ def load_model(path=None):
     FileNotFoundError
         No weights at ``path`` (``python scripts/train.py`` makes them).
     """
-    path = Path(path or WEIGHTS)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no separation weights; run `python scripts/train.py` to make them")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)  # a file written again is loaded again
-    if key not in _LOADED:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        config = {k: int(v) for k, v in state.pop("_config").items()}
-        model = MaskNet(**config)
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-        _LOADED[key] = model.eval()
-    return _LOADED[key]
+    return load_weights(path or WEIGHTS, MaskNet, "no separation weights; run `python scripts/train.py` to make them")
 
 
 def save_model(model, path) -> Path:
@@ -212,15 +226,32 @@ def piano_mask(mag: np.ndarray, model=None, chunk_frames: int = 2600, context_fr
     Notebook: ``01_source_separation``.
     """
     model = model or load_model()
-    n = mag.shape[1]
     out = np.empty_like(mag, dtype=np.float32)
     with torch_threads(1), torch.inference_mode():
-        for a in range(0, n, chunk_frames):
-            b = min(n, a + chunk_frames)
-            lo, hi = max(0, a - context_frames), min(n, b + context_frames)
-            x = torch.from_numpy(np.ascontiguousarray(mag[:, lo:hi].T, dtype=np.float32))[None]
-            out[:, a:b] = model(x)[0].numpy().T[:, a - lo: b - lo]
+        for a, b, lo, hi in frame_chunks(mag.shape[1], chunk_frames, context_frames):
+            out[:, a:b] = model(frames_tensor(mag, lo, hi))[0].numpy().T[:, a - lo: b - lo]
     return out
+
+
+def frame_chunks(n_frames: int, chunk_frames: int, context_frames: int):
+    """``(a, b, lo, hi)`` for each chunk of frames ``a:b`` and the frames ``lo:hi`` a network reads for it: the
+    chunk with up to ``context_frames`` on either side. Chunks bound the memory of long recordings.
+
+    Notebook: ``01_source_separation``.
+
+    Examples
+    --------
+    >>> list(frame_chunks(10, 4, 1))
+    [(0, 4, 0, 5), (4, 8, 3, 9), (8, 10, 7, 10)]
+    """
+    for a in range(0, n_frames, chunk_frames):
+        b = min(n_frames, a + chunk_frames)
+        yield a, b, max(0, a - context_frames), min(n_frames, b + context_frames)
+
+
+def frames_tensor(spectrogram: np.ndarray, lo: int, hi: int):
+    """Frames ``lo:hi`` of a ``(bins, frames)`` array as the networks take them: a ``(1, frames, bins)`` tensor."""
+    return torch.from_numpy(np.ascontiguousarray(spectrogram[:, lo:hi].T, dtype=np.float32))[None]
 
 
 def loss_curve_path(weights) -> Path:

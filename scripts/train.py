@@ -253,16 +253,17 @@ def _without_held_out(y, window, margin_s):
 
 
 class _StepBatches:
-    """:func:`step_batch` for each step of ``steps``, as a dataset a ``DataLoader``'s workers can make ahead."""
+    """``make(mixes, batch_size, seed, step)`` (default :func:`step_batch`) for each step of ``steps``, as a dataset
+    a ``DataLoader``'s workers can make ahead."""
 
-    def __init__(self, mixes, batch_size, seed, steps):
-        self.mixes, self.batch_size, self.seed, self.steps = mixes, batch_size, seed, steps
+    def __init__(self, mixes, batch_size, seed, steps, make=step_batch):
+        self.mixes, self.batch_size, self.seed, self.steps, self.make = mixes, batch_size, seed, steps, make
 
     def __len__(self):
         return len(self.steps)
 
     def __getitem__(self, i):
-        return step_batch(self.mixes, self.batch_size, self.seed, self.steps[i])
+        return self.make(self.mixes, self.batch_size, self.seed, self.steps[i])
 
 
 def _made_ahead(dataset, workers: int):

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from concerto_nb import data, informed, io, model as masknet, render  # noqa: E402
-from concerto_nb.mixes import _peaking_filter  # noqa: E402
+from concerto_nb.mixes import _peaking_filter, mask_loss  # noqa: E402
 import train  # noqa: E402
 
 SEGMENT_S = 4.0  # the convolutions see 3 frames: a few bars are plenty, and the level fit has 170 frames
@@ -124,8 +124,8 @@ class PianistPairs:
         return (piano * scale).astype(np.float32), (orch * scale).astype(np.float32), pianist
 
     def batch(self, size, seed, step):
-        """The batch of ``step``: tensors ``piano, mixture`` (waveforms), ``X`` (the mixture's STFT), ``P, O,
-        pianist`` (magnitudes, ``(batch, frames, bins)``)."""
+        """The batch of ``step`` (it depends only on (seed, step)): tensors ``piano, mixture`` (waveforms), ``X``
+        (the mixture's STFT), ``P, O, pianist`` (magnitudes, ``(batch, frames, bins)``)."""
         import torch
 
         from concerto_nb.mixes import _magnitudes, _stft
@@ -136,17 +136,6 @@ class PianistPairs:
         return {"piano": torch.from_numpy(piano), "mixture": torch.from_numpy(mixture),
                 "X": _stft(torch, mixture), "P": _magnitudes(torch, piano), "O": _magnitudes(torch, orch),
                 "pianist": _magnitudes(torch, pianist)}
-
-
-class _Batches:
-    def __init__(self, pairs, size, seed, steps):
-        self.pairs, self.size, self.seed, self.steps = pairs, size, seed, steps
-
-    def __len__(self):
-        return len(self.steps)
-
-    def __getitem__(self, i):
-        return self.pairs.batch(self.size, self.seed, self.steps[i])
 
 
 def training_pairs(cache_dir=None, seed=0, progress=True):
@@ -168,12 +157,12 @@ def train_informed(out_path=None, *, steps=1200, batch_size=8, lr=3e-3, seed=0, 
     import torch
     from tqdm.auto import tqdm
 
-    torch.manual_seed(seed)
     cache_dir = Path(cache_dir or train.DEFAULT_CACHE)
     checkpoint = Path(checkpoint or cache_dir / "informed_checkpoint.pt")
     out_path = Path(out_path or informed.INFORMED_WEIGHTS)
     pairs = training_pairs(cache_dir, seed, progress)
     blind = masknet.load_model()
+    torch.manual_seed(seed)  # after the blind network's first load, which draws random numbers as it builds one
     net = informed.InformedNet(channels=channels)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -189,29 +178,20 @@ def train_informed(out_path=None, *, steps=1200, batch_size=8, lr=3e-3, seed=0, 
         sched.load_state_dict(state["sched"])
         history, start = state["history"], state["step"]
     end = steps if stop_after is None else min(steps, start + stop_after)
-    batches = train._made_ahead(_Batches(pairs, batch_size, seed, range(start, end)), workers)
+    batches = train._made_ahead(train._StepBatches(pairs, batch_size, seed, range(start, end),
+                                                   make=PianistPairs.batch), workers)
     t0 = time.perf_counter()
     net.train()
-    window = torch.hann_window(masknet.N_FFT)
     bar = tqdm(range(start, end), desc="train informed", initial=start, total=steps, disable=not progress)
     # convolutions, unlike the blind network's GRU, gain from a second thread beside the batch-making worker
     with masknet.torch_threads(threads):
         for step, batch in zip(bar, batches):
             torch.manual_seed(seed * 1_000_003 + step)
-            X, P, O = batch["X"], batch["P"], batch["O"]
-            M = X.abs()
+            M = batch["X"].abs()
             with torch.no_grad():
                 blind_mask = blind(M)
-            mask = net(blind_mask, M, batch["pianist"])
-            level = M.mean(dim=(1, 2)).clamp_min(1e-6)
-            orchestra_error = (1 - mask) * M - O  # > 0: the concerto's piano left in the orchestra track
-            loss = (((mask * M - P).abs().mean(dim=(1, 2)) + orchestra_error.abs().mean(dim=(1, 2))
-                     + bleed_weight * orchestra_error.clamp_min(0).mean(dim=(1, 2))) / level).mean()
-            estimate = torch.istft((mask * X).transpose(1, 2), masknet.N_FFT, masknet.HOP, window=window,
-                                   length=batch["piano"].shape[1])
-            error = (batch["piano"] - estimate).pow(2).sum(dim=1)
-            energy = batch["mixture"].pow(2).sum(dim=1).clamp_min(1e-9)
-            loss = loss + waveform_weight * (10 * torch.log10(error / energy + 1e-4)).mean()
+            loss = mask_loss(net(blind_mask, M, batch["pianist"]), batch, waveform_weight=waveform_weight,
+                             bleed_weight=bleed_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)

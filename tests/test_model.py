@@ -102,6 +102,24 @@ def test_training_is_reproducible_and_resumable(tmp_path, few_training_pieces):
     assert model.load_model(tmp_path / "c.pt").config["hidden"] == 32 and c["history"] != a["history"]
 
 
+def test_informed_training_is_reproducible_and_resumable(tmp_path, few_training_pieces):
+    import train_informed  # scripts/train_informed.py
+
+    from concerto_nb import informed
+
+    kwargs = dict(steps=2, batch_size=2, seed=1, progress=False, cache_dir=few_training_pieces, workers=0, threads=1)
+    a = train_informed.train_informed(tmp_path / "a.pt", checkpoint=tmp_path / "ck_a.pt", **kwargs)
+    # the same run, interrupted after a step and resumed from its checkpoint
+    train_informed.train_informed(tmp_path / "b.pt", checkpoint=tmp_path / "ck_b.pt", stop_after=1, **kwargs)
+    assert not (tmp_path / "b.pt").exists()
+    b = train_informed.train_informed(tmp_path / "b.pt", checkpoint=tmp_path / "ck_b.pt", **kwargs)
+    assert b["history"] == a["history"] and len(a["history"]) == 2
+    wa, wb = torch.load(tmp_path / "a.pt"), torch.load(tmp_path / "b.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa if k != "_config")
+    # two steps moved the correction away from zero (the untrained network is the blind mask)
+    assert informed.load_informed(tmp_path / "a.pt").out.weight.abs().max() > 0
+
+
 def test_solo_passages_are_found_in_the_demo(demo22):
     from concerto_nb import adaptation, data
 
