@@ -15,7 +15,7 @@ Shape of the computation, per frame and bin of the network's STFT (:data:`concer
          fitted where both sound                                                         (:func:`pianist_at_level`)
       -> 5 feature maps: logit(M_b), log(levelled |P| / |X|) (the pianist's share of the bin),
          log|X|, how far each bin of |P| stands out of its neighbours (a partial or not), and how fast it rises
-      -> 3 convolutions over (3 frames x 9 bins), 16 channels
+      -> two convolutions over 3 frames x 9 bins (12 channels, the second dilated to 17 bins), one 1 x 1
       -> added to logit(M_b) -> sigmoid = informed piano mask.
 
 The last convolution starts at zero, so an untrained :class:`InformedNet` returns the blind mask exactly; training
@@ -38,9 +38,10 @@ from . import model as masknet
 __all__ = ["INFORMED_WEIGHTS", "InformedNet", "pianist_at_level", "load_informed", "informed_mask"]
 
 INFORMED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "informed.pt"
-#: Bands of the pianist's level fit: about a third of an octave each, fine enough for a piano's and a room's colour.
+#: Bands of the pianist's level fit: about a third of an octave each, fine enough for a piano's and a room's colour
+#: (set by that reasoning, not tuned).
 N_LEVEL_BANDS = 32
-#: Frames over which the pianist's level may change (~1 s): dynamics change slower than notes.
+#: Frames over which the pianist's level may change (~1 s): dynamics change slower than notes (not tuned).
 LEVEL_FRAMES = 43
 #: Relative floor of the logs (-60 dB re an example's mean magnitude).
 FLOOR = 1e-3
@@ -66,7 +67,7 @@ def pianist_at_level(pianist_mag, blind_estimate, band_basis):
     -------
     torch.Tensor [shape=(batch, frames, bins)]
         ``pianist_mag`` times one gain per band (the mean log ratio of the two where both sound) and one per frame
-        (the mean log ratio left over, averaged over :data:`LEVEL_FRAMES`). Zero where the pianist is.
+        (the mean log ratio left over, averaged over :data:`LEVEL_FRAMES`). Zero where the pianist is silent.
     """
     scale_p = pianist_mag.mean(dim=(1, 2), keepdim=True).clamp_min(1e-9)
     scale_b = blind_estimate.mean(dim=(1, 2), keepdim=True).clamp_min(1e-9)

@@ -2,13 +2,15 @@
 
 A training example is a 4 s excerpt of a concerto's piano part rendered in one training soundfont, mixed with an
 orchestra excerpt, and beside it a "pianist": the same notes rendered in *another* soundfont, as a home recording
-would give them (:func:`pianist_take`). Data: the renders ``scripts/train.py`` makes (Beethoven Op. 37 I, Bach BWV
-1055 I-III in three soundfonts, minus the held-out windows; music21 corpus and real orchestras), cached in
-``data/cache``. Half the orchestra excerpts are the same bars of the same concerto (it doubles the piano's
+would give them (:meth:`PianistPairs.pianist_take`). Data: the renders ``scripts/train.py`` makes (Beethoven
+Op. 37 I, Bach BWV 1055 I-III in three soundfonts, minus the held-out windows; music21 corpus and real orchestras),
+cached in ``data/cache``. Half the orchestra excerpts are the same bars of the same concerto (it doubles the piano's
 harmony: the hard case), half come from anywhere else.
 
-The blind network stays as shipped; the loss is :func:`concerto_nb.mixes.training_step`'s (L1 on the masked
-magnitudes, plus the piano waveform's error in dB). ``python scripts/train_informed.py`` (``--help``): fixed
+The blind network stays as shipped; the loss is :func:`concerto_nb.mixes.mask_loss` (L1 on the masked
+magnitudes, the piano waveform's error in dB, and :data:`BLEED_WEIGHT` x the piano left in the orchestra track).
+1200 steps (45 min on 2 cores) gained more on unseen material than a 500-step schedule (``benchmarks/README.md``,
+"Informed separation"). ``python scripts/train_informed.py`` (``--help``): fixed
 seed, progress bar, a checkpoint every 50 steps that a rerun resumes from; the weights go to
 ``concerto_nb/weights/informed.pt``.
 """
@@ -61,7 +63,8 @@ class PianistPairs:
         self.rng = np.random.default_rng(seed)
         self.n = int(segment_s * masknet.SR)
 
-    def _tilt(self, y):
+    def _colour(self, y):
+        # a peaking equaliser at a random frequency: a microphone's, a room's or a mastering's colour
         from scipy.signal import lfilter
 
         b, a = _peaking_filter(10 ** self.rng.uniform(2, np.log10(8000)), self.rng.uniform(-6, 6), masknet.SR)
@@ -70,7 +73,7 @@ class PianistPairs:
     def pianist_take(self, notes, start):
         """The same notes in another piano, at home: read ``MAX_OFFSET_S`` early or late and up to 1 % fast or slow
         (tens of ms of alignment error), a small room, a microphone's colour, dynamics that drift against the
-        concerto's by up to +-6 dB, a noise floor; sometimes a stretch of missing notes in one register."""
+        concerto's by up to +-6 dB, a noise floor. The notes are the concerto's: no wrong or missing ones."""
         from scipy.signal import lfilter
 
         rng, n = self.rng, self.n
@@ -80,7 +83,7 @@ class PianistPairs:
         y = np.interp(a + np.arange(n) * speed, np.arange(len(notes)), notes)
         ir = render.synthetic_impulse_response(masknet.SR, rng.uniform(0.2, 0.8), rng, rng.uniform(0.4, 0.9),
                                                rng.uniform(0.0, 0.01))
-        y = render.apply_room(self._tilt(y), ir, rng.uniform(0.1, 0.4))
+        y = render.apply_room(self._colour(y), ir, rng.uniform(0.1, 0.4))
         t = np.arange(n) / masknet.SR
         drift_db = rng.uniform(-6, 6) * np.sin(2 * np.pi * t / rng.uniform(2, 8) + rng.uniform(0, 2 * np.pi))
         y = y * 10 ** (drift_db / 20)
@@ -107,8 +110,8 @@ class PianistPairs:
             a = int(rng.integers(0, max(1, len(y) - n)))
             orch = y[a: a + n]
         orch = np.pad(orch, (0, n - len(orch)))
-        piano = self._tilt(piano) / (np.sqrt(np.mean(piano**2)) + 1e-9) * 10 ** (rng.uniform(-9, 9) / 20)
-        orch = self._tilt(orch) / (np.sqrt(np.mean(orch**2)) + 1e-9)
+        piano = self._colour(piano) / (np.sqrt(np.mean(piano**2)) + 1e-9) * 10 ** (rng.uniform(-9, 9) / 20)
+        orch = self._colour(orch) / (np.sqrt(np.mean(orch**2)) + 1e-9)
         u = rng.uniform()
         if u < 0.1:
             piano, pianist = piano * 0.0, pianist * 0.0  # tutti: neither plays
