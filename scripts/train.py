@@ -144,14 +144,7 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfo
     soundfonts = list(soundfonts or TRAIN_SOUNDFONTS)
     jobs = [(piece, sf) for piece in TRAIN_PIECES for sf in soundfonts]
     for piece, sf in tqdm(jobs, desc="render training stems", disable=not progress):
-        cached = cache_dir / f"{Path(piece).stem}.{sf}.npz"
-        if not cached.exists():
-            piano_pm, orch_pm = render.split_stems(render.load_midi(shared_data / "mutopia_concertos_midi" / piece))
-            p = render.render_midi(piano_pm, masknet.SR, sf).astype(np.float32)
-            o = render.render_midi(orch_pm, masknet.SR, sf).astype(np.float32)
-            n = min(len(p), len(o))
-            _save_stems(cached, piano=p[:n], orchestra=o[:n])
-        with np.load(cached) as z:
+        with np.load(rendered_concerto(shared_data, cache_dir, piece, sf)) as z:
             for kind in stems:
                 stems[kind].extend(_without_held_out(z[kind].astype(np.float32), HELD_OUT.get(piece),
                                                      HELD_OUT_MARGIN_S))
@@ -169,6 +162,19 @@ def render_training_stems(shared_data, cache_dir, progress: bool = True, soundfo
         if real_recordings:
             stems[f"{kind}_real"] = real[kind] + [load(Path("real_recordings") / name) for name in names]
     return stems
+
+
+def rendered_concerto(shared_data, cache_dir, piece: str, soundfont: str) -> Path:
+    """The cached ``.npz`` (``piano``, ``orchestra``, float16 at 22.05 kHz) of a concerto in :data:`TRAIN_PIECES`
+    rendered with ``soundfont``; rendered first if it is not there."""
+    cached = Path(cache_dir) / f"{Path(piece).stem}.{soundfont}.npz"
+    if not cached.exists():
+        piano_pm, orch_pm = render.split_stems(render.load_midi(Path(shared_data) / "mutopia_concertos_midi" / piece))
+        p = render.render_midi(piano_pm, masknet.SR, soundfont).astype(np.float32)
+        o = render.render_midi(orch_pm, masknet.SR, soundfont).astype(np.float32)
+        n = min(len(p), len(o))
+        _save_stems(cached, piano=p[:n], orchestra=o[:n])
+    return cached
 
 
 def _corpus_programs(work: str, n_parts: int, soundfont: str) -> list:

@@ -37,15 +37,14 @@ SAME_BARS = 0.5  # share of orchestra excerpts from the same bars of the same co
 BLEED_WEIGHT = 1.0
 
 
-def concerto_stems(cache_dir, progress=True):
+def concerto_stems(cache_dir):
     """``[{soundfont: (piano, orchestra)}]``, one dict per stretch of a training concerto outside the held-out
     windows; the soundfonts' samples line up (one MIDI file)."""
-    train.render_training_stems(data.SOURCES_DIR, cache_dir, progress, real_recordings=False)  # renders what lacks
     stretches = []
     for piece in train.TRAIN_PIECES:
         renders = {}
         for sf in train.TRAIN_SOUNDFONTS:
-            with np.load(Path(cache_dir) / f"{Path(piece).stem}.{sf}.npz") as z:
+            with np.load(train.rendered_concerto(data.SOURCES_DIR, cache_dir, piece, sf)) as z:
                 renders[sf] = (z["piano"].astype(np.float32), z["orchestra"].astype(np.float32))
         n = min(len(p) for p, _ in renders.values())
         parts = {sf: [train._without_held_out(y[:n], train.HELD_OUT.get(piece), train.HELD_OUT_MARGIN_S)
@@ -144,7 +143,7 @@ class PianistPairs:
 def training_pairs(cache_dir=None, seed=0, progress=True):
     """The :class:`PianistPairs` that :func:`train_informed` draws from."""
     cache_dir = Path(cache_dir or train.DEFAULT_CACHE)
-    stretches = concerto_stems(cache_dir, progress)
+    stretches = concerto_stems(cache_dir)
     orchestras = [o for s in stretches for _, o in s.values()]
     orchestras += train.render_corpus_stems(cache_dir, progress)["orchestra"]
     orchestras += [io.load_audio(data.SOURCES_DIR / "real_recordings" / name, sr=masknet.SR)[0]
